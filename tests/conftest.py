@@ -1,0 +1,81 @@
+"""Fixtures shared by the course's own tests: small IMDB copies in every format the loaders read."""
+
+import gzip
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # before anything imports keras
+
+# (split, label folder, id, rating, text): a miniature IMDB, two reviews per split and label.
+TINY_REVIEWS = [
+    ("train", "pos", 0, 9, "A wonderful film.<br /><br />I loved it."),
+    ("train", "pos", 1, 7, "Good acting, fine plot."),
+    ("train", "neg", 0, 2, "Dull and far too long.<br />Skip it."),
+    ("train", "neg", 1, 4, "Not great, not terrible, mostly boring."),
+    ("test", "pos", 0, 10, "Brilliant! A masterpiece."),
+    ("test", "pos", 1, 8, "Charming and funny, with a café scene."),
+    ("test", "neg", 0, 1, "The worst film I have seen."),
+    ("test", "neg", 1, 3, "Weak script, wooden actors."),
+]
+
+
+def write_tree(root: Path) -> Path:
+    """Write TINY_REVIEWS as an extracted ``aclImdb/`` tree under ``root``; return the aclImdb folder."""
+    for split, label, review_id, rating, text in TINY_REVIEWS:
+        path = root / "aclImdb" / split / label / f"{review_id}_{rating}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (root / "aclImdb" / "train" / "unsup").mkdir()
+    (root / "aclImdb" / "train" / "unsup" / "0_0.txt").write_text("unlabelled, never read")
+    (root / "aclImdb" / "imdb.vocab").write_text("the\nfilm\n")
+    return root / "aclImdb"
+
+
+def write_tarball(path: Path, members: dict[str, bytes]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return path
+
+
+def tiny_archive_members() -> dict[str, bytes]:
+    return {f"aclImdb/{s}/{lab}/{i}_{r}.txt": t.encode() for s, lab, i, r, t in TINY_REVIEWS}
+
+
+@pytest.fixture
+def tiny_tree(tmp_path: Path) -> Path:
+    return write_tree(tmp_path)
+
+
+@pytest.fixture
+def tiny_tarball(tmp_path: Path) -> Path:
+    return write_tarball(tmp_path / "aclImdb_v1.tar.gz", tiny_archive_members())
+
+
+@pytest.fixture
+def tiny_jsonl(tmp_path: Path) -> Path:
+    folder = tmp_path / "jsonl"
+    folder.mkdir()
+    for split in ("train", "test"):
+        with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
+            for s, label, review_id, rating, text in TINY_REVIEWS:
+                if s == split:
+                    record = {"id": review_id, "rating": rating, "label": int(label == "pos"), "text": text}
+                    f.write(json.dumps(record) + "\n")
+    return folder
+
+
+@pytest.fixture
+def no_env_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No IMDB_DATA_DIR and an empty cache: only explicit paths or a download can provide data."""
+    monkeypatch.delenv("IMDB_DATA_DIR", raising=False)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("IMDB_CACHE_DIR", str(cache))
+    return cache
