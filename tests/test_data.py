@@ -2,7 +2,6 @@
 
 import gzip
 import hashlib
-import os
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -254,8 +253,6 @@ def test_stratified_sample_keeps_the_balance():
 @pytest.mark.slow
 @pytest.mark.real_data
 def test_real_imdb_has_the_official_split():
-    if not os.environ.get("IMDB_DATA_DIR"):
-        pytest.skip("IMDB_DATA_DIR is not set")
     imdb = load_imdb()
     for reviews in (imdb.train, imdb.test):
         assert len(reviews) == 25_000

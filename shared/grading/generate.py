@@ -1,0 +1,97 @@
+"""Write the exercises (``lessons/``) from the reference solutions (``solutions/``), the one source.
+
+Each block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` becomes its ``# HINT:`` lines (if any) and
+``raise NotImplementedError("Exercise N.M: <title>")``, where N.M and the title come from the nearest
+``## Exercise N.M — title`` heading above it. Everything else is copied unchanged.
+
+    python -m shared.grading.generate          # write lessons/
+    python -m shared.grading.generate --check  # exit 1 if lessons/ is out of date
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+from shared.grading.lessons import ROOT, lesson_files
+
+BEGIN, END, HINT = "# BEGIN SOLUTION", "# END SOLUTION", "# HINT:"
+_HEADING = re.compile(r"^# ## Exercise (\d+\.\d+)\s*[—:-]\s*(.+?)\s*$")
+
+
+class MarkerError(ValueError):
+    """A solution file's markers are malformed; the message names the file and line."""
+
+
+def make_exercise(source: str, name: str = "<solution>") -> str:
+    """The exercise version of one solution file's text."""
+    output: list[str] = []
+    exercise = None
+    block_start = None
+    for number, line in enumerate(source.splitlines(keepends=True), 1):
+        stripped = line.strip()
+        if heading := _HEADING.match(line):
+            exercise = f"Exercise {heading[1]}: {heading[2]}"
+        if stripped.startswith(BEGIN):
+            if block_start is not None:
+                raise MarkerError(f"{name}:{number}: {BEGIN} inside the block opened at line {block_start}")
+            indent = line[: len(line) - len(line.lstrip())]
+            if not indent:
+                raise MarkerError(f"{name}:{number}: a solution block must sit inside a function, or the "
+                                  "exercise file would not import")
+            if exercise is None:
+                raise MarkerError(f"{name}:{number}: no '## Exercise N.M — title' heading above this block")
+            block_start = number
+        elif stripped.startswith(END):
+            if block_start is None:
+                raise MarkerError(f"{name}:{number}: {END} without {BEGIN}")
+            output.append(f"{indent}raise NotImplementedError({json.dumps(exercise, ensure_ascii=False)})\n")
+            block_start = None
+        elif block_start is None:
+            output.append(line)
+        elif stripped.startswith(HINT):
+            output.append(line)
+    if block_start is not None:
+        raise MarkerError(f"{name}:{block_start}: {BEGIN} is never closed")
+    return "".join(output)
+
+
+def expected_lessons() -> dict[Path, str]:
+    """Each lesson file as the generator would write it."""
+    return {ROOT / "lessons" / path.name: make_exercise(path.read_text(encoding="utf-8"), str(path.name))
+            for path in lesson_files("solutions")}
+
+
+def stale_lessons() -> list[str]:
+    """Lesson files that differ from what the solutions generate, or should not exist."""
+    expected = expected_lessons()
+    stale = [path.name for path, text in expected.items()
+             if not path.exists() or path.read_text(encoding="utf-8") != text]
+    return stale + [path.name for path in lesson_files("lessons") if path not in expected]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true", help="only check that lessons/ is up to date")
+    args = parser.parse_args(argv)
+    if args.check:
+        stale = stale_lessons()
+        if stale:
+            print(f"lessons/ is out of date ({', '.join(stale)}): run python -m shared.grading.generate")
+        return int(bool(stale))
+    expected = expected_lessons()
+    for path in lesson_files("lessons"):
+        if path not in expected:
+            path.unlink()
+    for path, text in expected.items():
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    print(f"wrote {len(expected)} exercise files to lessons/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

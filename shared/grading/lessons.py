@@ -1,0 +1,59 @@
+"""Lesson files: find them, read their declared backend, import their definitions without the long cells.
+
+A lesson is a Jupytext percent-format script. Cells tagged ``long`` (``# %% tags=["long"]``) train on the
+full data or draw plots: they run when the lesson runs as a script or notebook, never when it is graded.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import types
+from pathlib import Path
+
+import jupytext
+
+ROOT = Path(__file__).resolve().parents[2]
+LONG_TAG = "long"
+_BACKEND = re.compile(r'^os\.environ\["KERAS_BACKEND"\] = "(\w+)"', re.MULTILINE)
+_TITLE = re.compile(r"^# # (.+)$", re.MULTILINE)
+
+
+def lesson_files(folder: str | Path = "solutions") -> list[Path]:
+    """The lesson files of ``folder`` (``solutions`` or ``lessons``), in lesson order."""
+    return sorted((ROOT / folder).glob("[0-9][0-9]_*.py"))
+
+
+def find_lesson(number: int | str, folder: str | Path = "solutions") -> Path:
+    """The file of lesson ``number`` (``3``, ``"03"`` or ``"03_lstm"``) in ``folder``."""
+    prefix = f"{int(str(number)[:2]):02d}_"
+    matches = [path for path in lesson_files(folder) if path.name.startswith(prefix)]
+    if not matches:
+        known = ", ".join(path.stem for path in lesson_files(folder))
+        raise FileNotFoundError(f"No lesson {number} in {folder}/; the lessons are: {known}")
+    return matches[0]
+
+
+def lesson_backend(path: Path) -> str:
+    """The Keras backend the lesson declares with ``os.environ["KERAS_BACKEND"] = "..."``."""
+    match = _BACKEND.search(path.read_text(encoding="utf-8"))
+    if not match:
+        raise ValueError(f'{path} does not declare its backend: add os.environ["KERAS_BACKEND"] = "torch"')
+    return match[1]
+
+
+def lesson_title(path: Path) -> str:
+    match = _TITLE.search(path.read_text(encoding="utf-8"))
+    return match[1] if match else path.stem
+
+
+def import_lesson(path: Path) -> types.ModuleType:
+    """Run every cell of the lesson but the ``long`` ones, in a fresh module, and return that module."""
+    notebook = jupytext.read(path)
+    module = types.ModuleType(f"lesson_{path.stem}")
+    module.__file__ = str(path)
+    sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and LONG_TAG not in cell.metadata.get("tags", []):
+            exec(compile(cell.source, str(path), "exec"), module.__dict__)
+    return module

@@ -1,0 +1,62 @@
+"""A pytest plugin for the grade report: each graded check's outcome, points and one teaching line.
+
+Loaded with ``-p shared.grading.plugin --grade-json=FILE``; a graded check is a test marked
+``@pytest.mark.exercise("N.M", points=P)``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+_RESULTS = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--grade-json", help="write the graded checks' results to this JSON file")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_RESULTS] = {}
+
+
+def teaching_line(excinfo: pytest.ExceptionInfo) -> str:
+    """One line that says what went wrong, and where in the lesson file, instead of a traceback."""
+    error = excinfo.value
+    first_line = (str(error).strip().splitlines() or [""])[0]
+    if isinstance(error, NotImplementedError):
+        return f"not done yet: {first_line}"
+    if isinstance(error, AssertionError):
+        return first_line or "a check failed without a message"
+    where = ""
+    for entry in reversed(excinfo.traceback):
+        path = Path(str(entry.path))
+        if path.parent.name in ("lessons", "solutions") and path.parent.parent.name != "tests":
+            where = f" (at {path.parent.name}/{path.name}:{entry.lineno + 1})"
+            break
+    return f"{type(error).__name__}: {first_line}{where}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = (yield).get_result()
+    marker = item.get_closest_marker("exercise")
+    if marker is None or (report.when != "call" and not report.failed):
+        return
+    result = {
+        "check": item.name,
+        "exercise": marker.args[0],
+        "points": marker.kwargs.get("points", 1),
+        "passed": report.passed,
+        "skipped": report.skipped,
+        "feedback": teaching_line(call.excinfo) if call.excinfo and report.failed else "",
+    }
+    item.config.stash[_RESULTS].setdefault(item.nodeid, result)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = session.config.getoption("grade_json")
+    if path:
+        Path(path).write_text(json.dumps(list(session.config.stash[_RESULTS].values()), indent=1))

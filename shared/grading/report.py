@@ -1,0 +1,88 @@
+"""Grade the lessons and print a report: lesson, exercise, result, points, and what to fix.
+
+    ./course grade               # every lesson in lessons/
+    ./course grade --lesson 1    # one lesson, quickly
+    ./course grade --target solutions
+
+Each lesson is graded in its own process, with the Keras backend it declares set before Keras is
+imported. The exit status is 1 when any check fails, so the command works in CI for your own fork.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
+
+
+@dataclass
+class CheckResult:
+    lesson: str
+    exercise: str
+    check: str
+    points: int
+    passed: bool
+    feedback: str
+
+
+def checks_file(lesson: Path) -> Path:
+    return ROOT / "tests" / "lessons" / f"test_{lesson.stem}.py"
+
+
+def grade_lesson(lesson: Path, target: str) -> list[CheckResult]:
+    """Run one lesson's graded checks against ``target`` (``lessons`` or ``solutions``) in a new process."""
+    environment = os.environ | {"KERAS_BACKEND": lesson_backend(lesson), "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as scratch:
+        results_file = Path(scratch) / "results.json"
+        command = [sys.executable, "-m", "pytest", str(checks_file(lesson)), f"--target={target}",
+                   "-p", "shared.grading.plugin", f"--grade-json={results_file}",
+                   "-q", "--no-header", "-p", "no:cacheprovider", "-W", "ignore"]
+        run = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
+        if run.returncode not in (0, 1) or not results_file.exists():
+            tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
+            return [CheckResult(lesson.stem, "-", "(the checks did not run)", 0, False, " | ".join(tail))]
+        return [CheckResult(lesson=lesson.stem, **{k: v for k, v in result.items() if k != "skipped"})
+                for result in json.loads(results_file.read_text()) if not result["skipped"]]
+
+
+def grade(target: str = "lessons", lessons: list[Path] | None = None) -> list[CheckResult]:
+    return [result for lesson in (lessons or lesson_files(target)) for result in grade_lesson(lesson, target)]
+
+
+def render(results: list[CheckResult]) -> str:
+    """The report as a plain-text table, then a total line."""
+    rows = [("lesson", "exercise", "check", "result", "points", "feedback")]
+    for r in results:
+        rows.append((r.lesson, r.exercise, r.check, "passed" if r.passed else "FAILED",
+                     f"{r.points if r.passed else 0}/{r.points}", r.feedback))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5] for row in rows]
+    lines.insert(1, "-" * min(120, len(lines[0])))
+    earned = sum(r.points for r in results if r.passed)
+    passed = sum(r.passed for r in results)
+    lines += ["", f"points: {earned}/{sum(r.points for r in results)}",
+              f"{passed} passed, {len(results) - passed} failed"]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lesson", help="grade only this lesson (its number, e.g. 1)")
+    parser.add_argument("--target", choices=("lessons", "solutions"), default="lessons",
+                        help="grade your exercises (default) or the reference solutions")
+    args = parser.parse_args(argv)
+    lessons = [find_lesson(args.lesson, args.target)] if args.lesson is not None else None
+    results = grade(args.target, lessons)
+    print(render(results))
+    return 0 if results and all(r.passed for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The course machinery: exercises generated from solutions, a loader that skips long cells, and an
+autograder proven in both directions (every check passes on solutions/, fails on the untouched lessons/)."""
+
+import re
+import textwrap
+
+import jupytext
+import pytest
+
+from shared.grading import generate, report
+from shared.grading.lessons import ROOT, import_lesson, lesson_backend, lesson_files
+
+LESSONS = lesson_files("solutions")
+EXERCISE_HEADING = re.compile(r"^# ## Exercise (\d+\.\d+)", re.MULTILINE)
+EXERCISE_MARK = re.compile(r'@pytest\.mark\.exercise\("(\d+\.\d+)"')
+
+
+# --------------------------------------------------------------------------- the generator
+
+
+SOLUTION = textwrap.dedent('''\
+    # %% [markdown]
+    # ## Exercise 7.1 — Double it
+
+    # %%
+    def double(x: int) -> int:
+        """Twice x."""
+        # BEGIN SOLUTION
+        # HINT: multiply.
+        y = x * 2
+        return y
+        # END SOLUTION
+    ''')
+
+
+def test_a_solution_block_becomes_its_hint_and_a_raise():
+    exercise = generate.make_exercise(SOLUTION)
+    assert "x * 2" not in exercise and "BEGIN SOLUTION" not in exercise
+    assert '    # HINT: multiply.\n    raise NotImplementedError("Exercise 7.1: Double it")\n' in exercise
+    assert exercise.startswith(SOLUTION.split("# BEGIN")[0])  # everything outside the block is kept
+
+
+@pytest.mark.parametrize("broken, problem", [
+    (SOLUTION.replace("    # END SOLUTION\n", ""), "never closed"),
+    (SOLUTION.replace("    # BEGIN SOLUTION\n", ""), "without # BEGIN SOLUTION"),
+    (SOLUTION.replace("# ## Exercise 7.1 — Double it", "# ## Doubling"), "no '## Exercise N.M"),
+    ("# ## Exercise 1.1 — x\n# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n", "inside a function"),
+])
+def test_malformed_markers_are_reported_with_their_line(broken, problem):
+    with pytest.raises(generate.MarkerError, match=problem):
+        generate.make_exercise(broken, "lesson.py")
+
+
+def test_lessons_are_up_to_date_with_solutions():
+    assert generate.stale_lessons() == [], "run: python -m shared.grading.generate"
+
+
+# --------------------------------------------------------------------------- lesson files
+
+
+@pytest.mark.parametrize("solution", LESSONS, ids=lambda p: p.stem)
+def test_each_lesson_is_a_notebook_with_prose_and_a_backend(solution):
+    notebook = jupytext.read(solution)
+    kinds = {cell.cell_type for cell in notebook.cells}
+    assert kinds == {"markdown", "code"}
+    assert notebook.cells[0].source.startswith("# Lesson ")
+    assert lesson_backend(solution) in ("torch", "tensorflow")
+
+
+def test_grading_import_skips_long_cells(tmp_path):
+    path = tmp_path / "99_probe.py"
+    path.write_text('# %%\nRAN = ["definitions"]\n\n# %% tags=["long"]\nRAN.append("long")\n')
+    assert import_lesson(path).RAN == ["definitions"]
+
+
+@pytest.mark.parametrize("solution", LESSONS, ids=lambda p: p.stem)
+def test_every_exercise_has_a_graded_check(solution):
+    exercises = set(EXERCISE_HEADING.findall(solution.read_text()))
+    checked = set(EXERCISE_MARK.findall(report.checks_file(solution).read_text()))
+    assert exercises and exercises == checked
+
+
+# --------------------------------------------------------------------------- both directions
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+@pytest.mark.parametrize("solution", LESSONS, ids=lambda p: p.stem)
+def test_every_check_passes_on_the_solution(solution):
+    results = report.grade("solutions", [solution])
+    failures = [f"{r.check}: {r.feedback}" for r in results if not r.passed]
+    assert results and not failures, failures
+
+
+@pytest.mark.slow
+@pytest.mark.real_data
+@pytest.mark.parametrize("solution", LESSONS, ids=lambda p: p.stem)
+def test_every_check_fails_on_the_untouched_exercise(solution):
+    results = report.grade("lessons", [ROOT / "lessons" / solution.name])
+    assert results and not [r.check for r in results if r.passed]
+    assert all(r.feedback.startswith("not done yet: Exercise ") for r in results)
+
+
+# --------------------------------------------------------------------------- the report
+
+
+@pytest.mark.real_data
+def test_report_teaches_instead_of_printing_a_traceback(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    wrong = (ROOT / "solutions" / "00_setup.py").read_text().replace(
+        'return {"positive": positive, "negative": len(reviews) - positive}', 'return {"positive": positive}')
+    (lessons / "00_setup.py").write_text(wrong)
+    results = {r.check: r for r in report.grade(str(lessons), [lessons / "00_setup.py"])}
+    assert not results["test_label_counts_on_the_real_splits"].passed
+    assert results["test_label_counts_on_the_real_splits"].feedback.startswith(
+        "expected 12,500 of each label in the train split, got {'positive': 12500}")
+    assert results["test_tiny_model_has_the_described_layers"].passed
+    table = report.render(list(results.values()))
+    assert "Traceback" not in table
+    assert table.endswith("3 passed, 2 failed")
