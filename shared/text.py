@@ -1,11 +1,42 @@
-"""Text cleaning shared by every track."""
+"""Text cleaning and word vocabularies, as lesson 1 builds them; later lessons import them from here."""
+
+from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 
+import numpy as np
+
+PAD, UNK = "<PAD>", "<UNK>"  # ids 0 and 1 in every word vocabulary
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{0,40}>")
+_NOT_LETTER = re.compile(r"[^a-z]+")
 
 
 def clean_html(text: str) -> str:
     """Turn the ``<br />`` line breaks of IMDB reviews into spaces and drop any other HTML tag."""
     return " ".join(_TAG.sub(" ", _BREAK.sub(" ", text)).split())
+
+
+def words(text: str) -> list[str]:
+    """Lower-case alphabetic words of a review, its HTML removed (the seed LSTM's tokenisation)."""
+    return _NOT_LETTER.sub(" ", clean_html(text).lower()).split()
+
+
+def build_vocabulary(texts: Iterable[str], max_words: int = 10_000, min_count: int = 5) -> dict[str, int]:
+    """``<PAD>``=0, ``<UNK>``=1, then the ``max_words`` most frequent words seen ``min_count`` times or more."""
+    counts = Counter(word for text in texts for word in words(text))
+    frequent = [word for word, count in counts.most_common(max_words) if count >= min_count]
+    return {PAD: 0, UNK: 1} | {word: index for index, word in enumerate(frequent, start=2)}
+
+
+def encode(texts: Iterable[str], vocabulary: dict[str, int], length: int = 256) -> np.ndarray:
+    """Word ids, truncated to the first ``length`` words and padded with 0 at the end: shape (n, length)."""
+    texts = list(texts)
+    ids = np.zeros((len(texts), length), dtype=np.int32)
+    unknown = vocabulary[UNK]
+    for row, text in enumerate(texts):
+        review = [vocabulary.get(word, unknown) for word in words(text)[:length]]
+        ids[row, : len(review)] = review
+    return ids

@@ -1,0 +1,101 @@
+"""Render benchmarks/results.json as RESULTS.md (a table beside the published anchors) and as a
+time-to-accuracy plot. ``python -m benchmarks.report`` renders without running anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+ANCHORS = [  # published figures the course measures itself against
+    ("NB-SVM bigrams (Wang & Manning, 2012)", "91.22%", "classical"),
+    ("BiLSTM, seed 004 (PyTorch, 5 epochs)", "85.19%", "lstm"),
+    ("Small BERT, TensorFlow's \"classify text with BERT\" tutorial", "~85.5%", "small-bert"),
+    ("bert-base-uncased fine-tuned, seed 003", "~93%", "finetune"),
+]
+
+
+def latest_runs(records: list[dict]) -> list[dict]:
+    """The newest run of each (track, config), in the order tracks first appear."""
+    latest: dict[tuple[str, str], dict] = {}
+    for record in records:
+        latest[(record["track"], record["config"])] = record
+    return list(latest.values())
+
+
+def render_table(records: list[dict]) -> str:
+    header = ("| track | config | test accuracy | training time | inference (reviews/s) | peak memory | date "
+              "| command |\n|---|---|---|---|---|---|---|---|")
+    rows = [
+        f"| {r['track']} | {r['config']} | {r['test_accuracy']:.2%} | {r['train_seconds'] / 60:.1f} min "
+        f"| {r['infer_reviews_per_s']:,.0f} | {r['peak_memory_mb']:,.0f} MB | {r['date'][:10]} | `{r['command']}` |"
+        for r in latest_runs(records)
+    ]
+    return "\n".join([header, *rows])
+
+
+def render_markdown(records: list[dict]) -> str:
+    runs = latest_runs(records)
+    machines = sorted({r["hardware"] for r in runs})
+    stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
+    anchors = "\n".join(f"| {name} | {figure} | {track} |" for name, figure, track in ANCHORS)
+    return f"""# Benchmark results
+
+Every row is a measured run on the full official split (25,000 training reviews, of which 10% are held
+out for validation, and all 25,000 test reviews), rendered from `results.json` (the newest run of each
+track and configuration; older runs stay in the JSON). Re-run a row with its command; render this page
+again with `python -m benchmarks.report`.
+
+{render_table(records)}
+
+Training time is wall-clock time from the first fit to the trained model (feature extraction included);
+inference is the test split's throughput, features and prediction included.
+
+Hardware: {"; ".join(machines) or "none yet"}.
+Versions: {"; ".join(stacks) or "none yet"}.
+
+## Published anchors
+
+| model | reported test accuracy | course track |
+|---|---|---|
+{anchors}
+
+![Test accuracy against training minutes](time_to_accuracy.png)
+"""
+
+
+def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
+    """One line per track: validation accuracy per epoch against training minutes, test accuracy as a star."""
+    figure, axis = plt.subplots(figsize=(8, 5))
+    for record in latest_runs(records):
+        label = f"{record['track']} / {record['config']}"
+        curve = record.get("curve") or []
+        if curve:
+            minutes, accuracy = zip(*curve)
+            line, = axis.plot(minutes, accuracy, "o-", alpha=0.6, label=f"{label} (validation)")
+            color = line.get_color()
+        else:
+            color = None
+        axis.plot(record["train_seconds"] / 60, record["test_accuracy"], "*", markersize=14, color=color,
+                  label=f"{label}: test {record['test_accuracy']:.2%}")
+    axis.set(xlabel="training time (minutes, 2 CPU cores)", ylabel="accuracy", title="IMDB: accuracy vs time")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
+def render_all(results: Path = HERE / "results.json", output: Path = HERE) -> None:
+    records = json.loads(results.read_text()) if results.exists() else []
+    (output / "RESULTS.md").write_text(render_markdown(records))
+    plot_time_to_accuracy(records, output / "time_to_accuracy.png")
+
+
+if __name__ == "__main__":
+    render_all()

@@ -1,0 +1,99 @@
+"""Run one benchmark track on the full IMDB data and record it.
+
+    python -m benchmarks.run --track classical                 # every configuration of the track
+    python -m benchmarks.run --track lstm --config quick       # one configuration
+    python -m benchmarks.run --track all                       # every track, one process each
+
+Each run appends one object to benchmarks/results.json, then RESULTS.md and time_to_accuracy.png are
+rendered again from the whole file. A track is a lesson: its solution's ``CONFIGS`` and
+``run_experiment(imdb, config)`` are what runs, with the Keras backend the lesson declares.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import shlex
+import subprocess
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from shared.grading.lessons import find_lesson, import_lesson, lesson_backend, lesson_files
+
+TRACKS = {"classical": "02", "lstm": "03", "small-bert": "04", "finetune": "05", "frozen": "06"}
+RESULTS = Path(__file__).resolve().parent / "results.json"
+PACKAGES = ("keras", "keras-hub", "torch", "tensorflow", "scikit-learn", "numpy")
+
+
+def hardware() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
+    return f"{os.cpu_count()} CPU cores ({cpu}), no GPU" if cpu else f"{os.cpu_count()} CPU cores, no GPU"
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found
+
+
+def run_track(track: str, config_name: str | None, data: str | None) -> list[dict]:
+    """Run the track's configurations in this process; return the recorded objects."""
+    solution = find_lesson(TRACKS[track], "solutions")
+    os.environ["KERAS_BACKEND"] = lesson_backend(solution)  # before the lesson imports keras
+    from shared.data import load_imdb
+
+    lesson = import_lesson(solution)
+    imdb = load_imdb(data)
+    recorded = []
+    for name in [config_name] if config_name else list(lesson.CONFIGS):
+        print(f"[{track}/{name}] running on {len(imdb.train):,} + {len(imdb.test):,} reviews", flush=True)
+        result = lesson.run_experiment(imdb, lesson.CONFIGS[name])
+        command = f"python -m benchmarks.run --track {track} --config {name}"
+        record = {"track": track, "config": name, **result,
+                  "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "hardware": hardware(), "versions": versions(), "command": command,
+                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        append(record)
+        recorded.append(record)
+        print(json.dumps({k: record[k] for k in ("track", "config", "test_accuracy", "train_seconds")}))
+    return recorded
+
+
+def append(record: dict, path: Path = RESULTS) -> None:
+    records = json.loads(path.read_text()) if path.exists() else []
+    records.append(record)
+    path.write_text(json.dumps(records, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--track", required=True, choices=[*TRACKS, "all"])
+    parser.add_argument("--config", help="one configuration of the track (default: all of them)")
+    parser.add_argument("--data", help="IMDB data path (default: IMDB_DATA_DIR, the cache, or a download)")
+    args = parser.parse_args(argv)
+    if args.track == "all":  # one process per track: each lesson has its own Keras backend
+        written = {path.name[:2] for path in lesson_files("solutions")}
+        for track in (t for t, number in TRACKS.items() if number in written):
+            command = [sys.executable, "-m", "benchmarks.run", "--track", track]
+            print("$", shlex.join(command), flush=True)
+            subprocess.run(command + (["--data", args.data] if args.data else []), check=True)
+    else:
+        run_track(args.track, args.config, args.data)
+    from benchmarks.report import render_all
+
+    render_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The benchmark records are complete and reproducible, and the report renders them."""
+
+import json
+
+import pytest
+
+from benchmarks import report, run
+from shared.grading.lessons import find_lesson
+
+FIELDS = {"track", "config", "test_accuracy", "train_seconds", "infer_reviews_per_s", "peak_memory_mb",
+          "hardware", "versions", "command", "date"}
+RECORDS = json.loads(run.RESULTS.read_text()) if run.RESULTS.exists() else []
+
+
+def record(track: str, config: str, accuracy: float, **extra) -> dict:
+    return {"track": track, "config": config, "test_accuracy": accuracy, "train_seconds": 90.0,
+            "infer_reviews_per_s": 1234.5, "peak_memory_mb": 512.0, "hardware": "2 CPU cores, no GPU",
+            "versions": {"keras": "3"}, "command": f"python -m benchmarks.run --track {track} --config {config}",
+            "date": "2026-01-02T03:04:05+00:00", **extra}
+
+
+def test_results_file_is_a_list_of_complete_records():
+    assert isinstance(RECORDS, list) and RECORDS
+    for entry in RECORDS:
+        assert FIELDS <= set(entry), f"{entry.get('track')}: missing {FIELDS - set(entry)}"
+        assert 0.5 < entry["test_accuracy"] <= 1.0 and entry["train_seconds"] > 0
+
+
+@pytest.mark.parametrize("entry", RECORDS, ids=lambda r: f"{r['track']}-{r['config']}")
+def test_each_record_names_a_configuration_that_exists(entry):
+    lesson_number = run.TRACKS[entry["track"]]
+    source = find_lesson(lesson_number).read_text()
+    assert f'"{entry["config"]}"' in source, f"{entry['config']} is not a configuration of lesson {lesson_number}"
+    assert entry["command"] == f"python -m benchmarks.run --track {entry['track']} --config {entry['config']}"
+
+
+def test_the_newest_run_of_a_configuration_wins():
+    runs = report.latest_runs([record("lstm", "quick", 0.80), record("classical", "nbsvm", 0.91),
+                               record("lstm", "quick", 0.87)])
+    assert [(r["track"], r["test_accuracy"]) for r in runs] == [("lstm", 0.87), ("classical", 0.91)]
+
+
+def test_markdown_shows_numbers_commands_and_anchors():
+    page = report.render_markdown([record("lstm", "quick", 0.8712)])
+    assert "| lstm | quick | 87.12% | 1.5 min | 1,234 | 512 MB | 2026-01-02 |" in page
+    assert "`python -m benchmarks.run --track lstm --config quick`" in page
+    assert "85.19%" in page and "91.22%" in page
+
+
+def test_render_writes_the_page_and_the_plot(tmp_path):
+    results = tmp_path / "results.json"
+    results.write_text(json.dumps([record("classical", "nbsvm", 0.91),
+                                   record("lstm", "quick", 0.87, curve=[[1.0, 0.84], [2.0, 0.87]])]))
+    report.render_all(results, tmp_path)
+    assert "87.00%" in (tmp_path / "RESULTS.md").read_text()
+    assert (tmp_path / "time_to_accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_lessons_with_a_track_define_their_configurations():
+    for number in run.TRACKS.values():
+        try:
+            path = find_lesson(number)
+        except FileNotFoundError:
+            continue
+        source = path.read_text()
+        assert "CONFIGS = {" in source and "def run_experiment(" in source, path.name
