@@ -108,10 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     y = batch.labels.astype("float32")[:, None]
     keras.utils.set_random_seed(0)
     ways = {  # name: (step function, timed steps); the slow ways get fewer steps
-        "Keras LSTM layers (masked)": (keras_step(lesson.build_keras_lstm()), 1),
+        "Keras LSTM layers (masked)": (keras_step(lesson.build_keras_lstm()), 3),
         "Keras model, FastLSTM (course default)": (keras_step(lesson.build_fast_lstm()), args.steps),
         "plain PyTorch, same MaskedLSTM": (torch_step(TorchSeedModel(lesson.MaskedLSTM)), args.steps),
-        "plain PyTorch, packed nn.LSTM": (torch_step(TorchSeedModel(PackedLSTM)), 1),
+        "plain PyTorch, packed nn.LSTM": (torch_step(TorchSeedModel(PackedLSTM)), 2),
         "plain PyTorch, padded nn.LSTM (leaks)": (torch_step(TorchSeedModel(PaddedLSTM)), args.steps),
     }
     seconds = {}

@@ -59,7 +59,7 @@ def run_track(track: str, config_name: str | None, data: str | None) -> list[dic
         print(f"[{track}/{name}] running on {len(imdb.train):,} + {len(imdb.test):,} reviews", flush=True)
         result = lesson.run_experiment(imdb, lesson.CONFIGS[name])
         command = f"python -m benchmarks.run --track {track} --config {name}"
-        record = {"track": track, "config": name, **result,
+        record = {"track": track, "config": name, "settings": lesson.CONFIGS[name], **result,
                   "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "hardware": hardware(), "versions": versions(), "command": command,
                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

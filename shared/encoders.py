@@ -90,11 +90,11 @@ def _from_folder(
         raise FileNotFoundError(f"{folder} has no vocab.txt, the WordPiece vocabulary of a Hugging Face BERT folder.")
     backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
     return backbone, keras_hub.models.BertTextClassifierPreprocessor(
-        _hugging_face_tokenizer(folder), sequence_length=sequence_length
+        tokenizer_from_folder(folder), sequence_length=sequence_length
     )
 
 
-def _hugging_face_tokenizer(folder: Path) -> keras_hub.models.BertTokenizer:
+def tokenizer_from_folder(folder: Path) -> keras_hub.models.BertTokenizer:
     """The WordPiece tokenizer of a Hugging Face BERT folder, with its case and accent handling.
 
     KerasHub's own conversion reads ``do_lower_case`` only; Hugging Face also strips accents whenever it

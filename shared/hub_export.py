@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 os.environ["KERAS_BACKEND"] = "tensorflow"  # the SavedModels are TensorFlow graphs traced from Keras
@@ -128,6 +130,30 @@ def check_export(paths: dict[str, Path], encoder: Encoder, sentences: list[str])
     expected = keras.ops.convert_to_numpy(encoder.backbone(encoder.preprocessor(sentences))["sequence_output"])
     real_tokens = inputs["input_mask"].numpy().astype(bool)
     return float(np.max(np.abs(ours - expected)[real_tokens]))
+
+
+def default_hub_folder(sequence_length: int = SEQUENCE_LENGTH) -> Path:
+    """Where the course keeps its exported pair: in the user cache, one folder per sequence length."""
+    from shared.data import default_cache_dir
+
+    return default_cache_dir() / "hub" / f"{DEFAULT_ENCODER}-{sequence_length}"
+
+
+def export_if_missing(output: Path | None = None, sequence_length: int = SEQUENCE_LENGTH) -> dict[str, Path]:
+    """The exported pair in ``output``, exported first if it is not there yet. The export is written
+    under a temporary name and renamed into place, so an interrupted export is never mistaken for one."""
+    output = Path(output) if output else default_hub_folder(sequence_length)
+    paths = {name: output / name for name in ("preprocess", "encoder")}
+    if all((path / "saved_model.pb").exists() for path in paths.values()):
+        return paths
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}-") as scratch:
+        main(["--output", scratch, "--sequence-length", str(sequence_length)])
+        if output.exists():
+            shutil.rmtree(output)
+        Path(scratch).rename(output)
+        Path(scratch).mkdir()  # for the context manager to remove
+    return paths
 
 
 def main(argv: list[str] | None = None) -> dict[str, Path]:

@@ -31,12 +31,15 @@ def build_vocabulary(texts: Iterable[str], max_words: int = 10_000, min_count: i
     return {PAD: 0, UNK: 1} | {word: index for index, word in enumerate(frequent, start=2)}
 
 
-def encode(texts: Iterable[str], vocabulary: dict[str, int], length: int = 256) -> np.ndarray:
-    """Word ids, truncated to the first ``length`` words and padded with 0 at the end: shape (n, length)."""
+def encode(texts: Iterable[str], vocabulary: dict[str, int], length: int = 256, keep: str = "head") -> np.ndarray:
+    """Word ids, padded with 0 at the end: shape (n, length). A longer review keeps its first ``length``
+    words (``keep="head"``) or its last ones (``keep="tail"``, where reviews tend to give their verdict)."""
+    if keep not in ("head", "tail"):
+        raise ValueError(f'keep must be "head" or "tail", got {keep!r}')
     texts = list(texts)
     ids = np.zeros((len(texts), length), dtype=np.int32)
     unknown = vocabulary[UNK]
     for row, text in enumerate(texts):
-        review = [vocabulary.get(word, unknown) for word in words(text)[:length]]
-        ids[row, : len(review)] = review
+        kept = words(text)[:length] if keep == "head" else words(text)[-length:]
+        ids[row, : len(kept)] = [vocabulary.get(word, unknown) for word in kept]
     return ids

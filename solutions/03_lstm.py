@@ -292,11 +292,11 @@ def load_classifier(folder: str | Path) -> tuple[keras.Model, dict[str, int]]:
 
 
 def predict_sentiment(model: keras.Model, vocabulary: dict[str, int], texts: list[str],
-                      length: int = 256) -> list[tuple[str, float]]:
+                      length: int = 256, keep: str = "tail") -> list[tuple[str, float]]:
     """("positive" or "negative", confidence in [0.5, 1]) for each text."""
     # BEGIN SOLUTION
-    # HINT: encode(texts, vocabulary, length) from shared.text; probability = keras.ops.sigmoid(logit).
-    logits = model.predict(encode(texts, vocabulary, length), verbose=0)[:, 0]
+    # HINT: encode(texts, vocabulary, length, keep) from shared.text; probability = keras.ops.sigmoid(logit).
+    logits = model.predict(encode(texts, vocabulary, length, keep), verbose=0)[:, 0]
     probabilities = keras.ops.convert_to_numpy(keras.ops.sigmoid(logits))
     return [("positive", float(p)) if p >= 0.5 else ("negative", float(1 - p)) for p in probabilities]
     # END SOLUTION
@@ -308,11 +308,17 @@ def predict_sentiment(model: keras.Model, vocabulary: dict[str, int], texts: lis
 # Two configurations: `quick` (a smaller bidirectional LSTM, minutes on a laptop) and `full` (seed 004's
 # model and hyper-parameters: 5 epochs at batch 64). `run_experiment` is what both the cell below and the
 # benchmark (`python -m benchmarks.run --track lstm`) run. Set `LSTM_CONFIG=full` for the seed's model.
+#
+# One choice differs from the seed: a review longer than 256 words keeps its *last* 256 words
+# (`keep="tail"`), not its first. Reviewers tend to give their verdict at the end, and 30% of the
+# reviews are longer than 256 words (lesson 1), so the end is worth more than the plot summary.
 
 # %%
 CONFIGS = {
-    "quick": {"embedding_dim": 64, "units": 64, "num_layers": 1, "dropout": 0.3, "epochs": 4, "batch_size": 64},
-    "full": {"embedding_dim": 128, "units": 256, "num_layers": 2, "dropout": 0.5, "epochs": 5, "batch_size": 64},
+    "quick": {"embedding_dim": 64, "units": 64, "num_layers": 1, "dropout": 0.5, "epochs": 4, "batch_size": 64,
+              "keep": "tail"},
+    "full": {"embedding_dim": 128, "units": 256, "num_layers": 2, "dropout": 0.5, "epochs": 5, "batch_size": 64,
+             "keep": "tail"},
 }
 MAX_WORDS, MIN_COUNT, LENGTH = 10_000, 5, 256
 
@@ -324,8 +330,8 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     vocabulary = build_vocabulary(train_split.texts, MAX_WORDS, MIN_COUNT)
     model = build_fast_lstm(len(vocabulary), config["embedding_dim"], config["units"], config["num_layers"],
                             config["dropout"])
-    batches = {name: keras_batches(encode(split.texts, vocabulary, LENGTH), split.labels, config["batch_size"],
-                                   shuffle=name == "train", bucket=True)
+    batches = {name: keras_batches(encode(split.texts, vocabulary, LENGTH, config["keep"]), split.labels,
+                                   config["batch_size"], shuffle=name == "train", bucket=True)
                for name, split in (("train", train_split), ("valid", valid_split))}
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -333,7 +339,8 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     train_seconds = time.perf_counter() - started
 
     started = time.perf_counter()
-    test_batches = keras_batches(encode(imdb.test.texts, vocabulary, LENGTH), imdb.test.labels, 256, bucket=True)
+    test_ids = encode(imdb.test.texts, vocabulary, LENGTH, config["keep"])
+    test_batches = keras_batches(test_ids, imdb.test.labels, 256, bucket=True)
     logits = np.concatenate([model.predict_on_batch(ids)[:, 0] for ids, _ in test_batches])
     labels = np.concatenate([labels for _, labels in test_batches])
     infer_seconds = time.perf_counter() - started

@@ -36,7 +36,7 @@ def teaching_line(excinfo: pytest.ExceptionInfo) -> str:
         if path.parent.name in ("lessons", "solutions") and path.parent.parent.name != "tests":
             where = f" (at {path.parent.name}/{path.name}:{entry.lineno + 1})"
             break
-    return f"{type(error).__name__}: {first_line}{where}"
+    return f"{type(error).__name__}: {first_line[:160]}{where}"
 
 
 @pytest.hookimpl(hookwrapper=True)

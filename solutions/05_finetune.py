@@ -1,0 +1,280 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+
+# %% [markdown]
+# # Lesson 5 — Fine-tuning the whole BERT encoder
+#
+# You will: fine-tune every weight of a pretrained BERT encoder with a classification head (seed 003's
+# recipe: the [CLS] vector, one linear layer, two classes), with AdamW and warm-up, at most 128 tokens,
+# keeping the best epoch by validation loss; choose which 128 tokens of a long review to keep; make it
+# fast on a CPU; save the model with its tokenizer, reload it and predict with a confidence.
+#
+# Time: minutes for the graded parts; hours for a full run on a CPU (see `benchmarks/RESULTS.md`).
+# Graded: exercises 5.1–5.4 (`./course grade --lesson 5`).
+#
+# The encoder is the course's offline default, all-MiniLM-L6-v2 (6 layers, 384 wide, uncased WordPiece
+# vocabulary of bert-base-uncased), standing in for seed 003's `bert-base-uncased` (12 layers, 768 wide),
+# which needs a download. `load_encoder("bert_base_en_uncased")` gives you that one where you have
+# internet; everything below works with any BERT encoder. This lesson runs on the PyTorch backend: the
+# same Keras code as lesson 4's TF-Hub model, built from KerasHub parts.
+
+# %%
+import os
+
+os.environ["KERAS_BACKEND"] = "torch"
+
+import json
+import time
+from pathlib import Path
+
+import keras
+import keras_hub
+import numpy as np
+
+from shared.data import Imdb, load_imdb, stratified_sample, validation_split
+from shared.encoders import Encoder, load_encoder, tokenizer_from_folder
+from shared.text import clean_html
+from shared.training import WarmUpLinearDecay, plot_history
+
+OUTPUT = Path("artifacts/lesson05")
+
+# %% [markdown]
+# ## Which 128 tokens?
+#
+# Half of the reviews are longer than 230 WordPiece tokens; BERT reads at most 512 and we afford 128
+# (attention costs grow with the square of the length). Keep the *head* (the first tokens), the *tail*
+# (the last ones, where reviewers tend to conclude), or both: Sun et al. (2019, "How to Fine-Tune BERT
+# for Text Classification?") found head+tail best on IMDB. The benchmark measures all three here.
+#
+# ## Exercise 5.1 — Select the tokens to keep
+#
+# Given a review's WordPiece ids and a budget (the length minus 2, for `[CLS]` and `[SEP]`), return
+# the ids to keep: `"head"` keeps the first `budget`, `"tail"` the last `budget`, `"head+tail"` the
+# first `budget // 4` and the last `budget - budget // 4`. A review within budget is kept whole.
+
+# %%
+def select_tokens(ids: list[int], budget: int, strategy: str = "head+tail") -> list[int]:
+    """At most ``budget`` of ``ids``, chosen by ``strategy`` ("head", "tail" or "head+tail")."""
+    # BEGIN SOLUTION
+    # HINT: slicing: ids[:n], ids[-n:]; mind that ids[-0:] is the whole list.
+    if strategy not in ("head", "tail", "head+tail"):
+        raise ValueError(f'strategy must be "head", "tail" or "head+tail", got {strategy!r}')
+    if len(ids) <= budget:
+        return list(ids)
+    head = {"head": budget, "tail": 0, "head+tail": budget // 4}[strategy]
+    return list(ids[:head]) + list(ids[len(ids) - (budget - head):])
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Exercise 5.2 — Pack a batch, padded only as far as it needs
+#
+# BERT's inputs are three `(batch, length)` arrays: `token_ids` (`[CLS]`, the tokens, `[SEP]`, then
+# `[PAD]` = 0), `segment_ids` (all 0 for one text) and `padding_mask` (1 on real tokens, 0 on padding).
+# *Dynamic padding*: pad each batch to its own longest sequence, not to `max_length`: a batch of short
+# reviews then costs far less. (Reviews are already cut to `max_length - 2` tokens.)
+
+# %%
+def pack(token_lists: list[list[int]], cls_id: int, sep_id: int, max_length: int = 128) -> dict[str, np.ndarray]:
+    """{"token_ids", "segment_ids", "padding_mask"}: int32 arrays of shape (batch, longest + 2)."""
+    # BEGIN SOLUTION
+    # HINT: length = min(max_length, longest + 2); fill np.zeros((batch, length), "int32") row by row.
+    length = min(max_length, max(len(tokens) for tokens in token_lists) + 2)
+    token_ids = np.zeros((len(token_lists), length), dtype="int32")
+    for row, tokens in enumerate(token_lists):
+        sequence = [cls_id, *tokens[: length - 2], sep_id]
+        token_ids[row, : len(sequence)] = sequence
+    padding_mask = np.zeros_like(token_ids)
+    padding_mask[token_ids != 0] = 1
+    return {"token_ids": token_ids, "segment_ids": np.zeros_like(token_ids), "padding_mask": padding_mask}
+    # END SOLUTION
+
+
+# %% [markdown]
+# Batches of similar lengths make dynamic padding pay: `ReviewBatches` tokenizes every review once,
+# sorts reviews by length within windows of 20 batches, and packs each batch with your `pack`.
+
+# %%
+class ReviewBatches(keras.utils.PyDataset):
+    """Tokenized reviews in length-sorted, dynamically padded batches (shuffled each epoch if asked)."""
+
+    def __init__(self, texts: list[str], labels: np.ndarray, encoder: Encoder, batch_size: int = 32,
+                 max_length: int = 128, strategy: str = "head+tail", shuffle: bool = False, seed: int = 0):
+        super().__init__()
+        tokenizer = encoder.preprocessor.tokenizer
+        self.cls_id, self.sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+        self.tokens = [select_tokens(ids, max_length - 2, strategy)
+                       for ids in tokenizer([clean_html(t) for t in texts])]
+        self.labels, self.batch_size, self.max_length = np.asarray(labels), batch_size, max_length
+        self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
+        self.batches = self._plan()
+
+    def _plan(self) -> list[np.ndarray]:
+        order = self.rng.permutation(len(self.tokens)) if self.shuffle else np.arange(len(self.tokens))
+        window = self.batch_size * 20
+        order = np.concatenate([chunk[np.argsort([len(self.tokens[i]) for i in chunk], kind="stable")]
+                                for chunk in np.split(order, range(window, len(order), window))])
+        batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
+        if self.shuffle:
+            self.rng.shuffle(batches)
+        return batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, index: int):
+        rows = self.batches[index]
+        inputs = pack([self.tokens[i] for i in rows], self.cls_id, self.sep_id, self.max_length)
+        return inputs, self.labels[rows]
+
+    def on_epoch_end(self) -> None:
+        if self.shuffle:
+            self.batches = self._plan()
+
+
+# %% [markdown]
+# ## Exercise 5.3 — The classifier and its optimizer
+#
+# Seed 003's model: the backbone, dropout on the pooled [CLS] vector (`pooled_output`), and one
+# `Dense(2)` layer giving two logits. (KerasHub packages the same model as `BertTextClassifier`; a
+# functional model keeps Keras's own `fit`, which takes our dynamically padded batches.) Its inputs are
+# the backbone's own (`encoder.backbone.input`, a dict of the three arrays). Compile it with AdamW
+# (weight decay 0.01, none for LayerNorm and bias weights) on
+# `WarmUpLinearDecay(peak_learning_rate, 10% of total_steps, total_steps)`,
+# `SparseCategoricalCrossentropy(from_logits=True)` and a `SparseCategoricalAccuracy` named `"accuracy"`.
+
+# %%
+def build_classifier(encoder: Encoder, total_steps: int, peak_learning_rate: float = 3e-5,
+                     dropout: float = 0.1) -> keras.Model:
+    """A compiled model: backbone inputs -> pooled_output -> Dropout -> Dense(2) logits."""
+    # BEGIN SOLUTION
+    # HINT: inputs = encoder.backbone.input; pooled = encoder.backbone(inputs)["pooled_output"].
+    inputs = encoder.backbone.input
+    pooled = encoder.backbone(inputs)["pooled_output"]
+    logits = keras.layers.Dense(2, name="logits")(keras.layers.Dropout(dropout)(pooled))
+    classifier = keras.Model(inputs, logits, name="finetuned_bert")
+    schedule = WarmUpLinearDecay(peak_learning_rate, total_steps // 10, total_steps)
+    optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=0.01)
+    optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
+    classifier.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return classifier
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Exercise 5.4 — Save with the tokenizer, reload, predict with a confidence
+#
+# A fine-tuned model is only usable with the tokenizer it was trained with: keep them in one folder,
+# `model.keras` (`model.save`) beside the tokenizer in the Hugging Face layout, `vocab.txt` (one
+# WordPiece per line, `tokenizer.get_vocabulary()`) and `tokenizer_config.json` (`{"do_lower_case": ...,
+# "strip_accents": ...}`), which `shared.encoders.tokenizer_from_folder(folder)` reads back.
+# `predict_sentiment` returns `("positive" | "negative", confidence)` per text, the confidence being the
+# softmax probability of the predicted class.
+
+# %%
+def save_finetuned(classifier: keras.Model, encoder: Encoder, folder: str | Path) -> Path:
+    """Write ``folder/model.keras``, ``folder/vocab.txt`` and ``folder/tokenizer_config.json``."""
+    # BEGIN SOLUTION
+    # HINT: encoder.preprocessor.tokenizer is the tokenizer; it has .lowercase and .strip_accents.
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    classifier.save(folder / "model.keras")
+    tokenizer = encoder.preprocessor.tokenizer
+    (folder / "vocab.txt").write_text("\n".join(tokenizer.get_vocabulary()) + "\n", encoding="utf-8")
+    settings = {"do_lower_case": tokenizer.lowercase, "strip_accents": tokenizer.strip_accents}
+    (folder / "tokenizer_config.json").write_text(json.dumps(settings))
+    return folder
+    # END SOLUTION
+
+
+def load_finetuned(folder: str | Path) -> tuple[keras.Model, keras_hub.models.BertTokenizer]:
+    """The classifier and tokenizer of a folder written by save_finetuned."""
+    # BEGIN SOLUTION
+    # HINT: keras.saving.load_model and tokenizer_from_folder.
+    folder = Path(folder)
+    return keras.saving.load_model(folder / "model.keras"), tokenizer_from_folder(folder)
+    # END SOLUTION
+
+
+def predict_sentiment(classifier: keras.Model, tokenizer, texts: list[str], max_length: int = 128,
+                      strategy: str = "head+tail") -> list[tuple[str, float]]:
+    """("positive" or "negative", confidence) for each text."""
+    # BEGIN SOLUTION
+    # HINT: tokenizer(texts) gives id lists; select_tokens, pack, classifier.predict, then a softmax.
+    tokens = [select_tokens(ids, max_length - 2, strategy) for ids in tokenizer([clean_html(t) for t in texts])]
+    inputs = pack(tokens, tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), max_length)
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(classifier.predict(inputs, verbose=0)))
+    return [("positive", float(p[1])) if p[1] >= 0.5 else ("negative", float(p[0])) for p in probabilities]
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## The whole run
+#
+# One epoch over the full training split takes over an hour on two CPU cores, so the configurations
+# name their training subset; the test accuracy is always measured on all 25,000 test reviews.
+# `python -m benchmarks.run --track finetune` runs them and records the time and accuracy.
+
+# %%
+CONFIGS = {
+    "head+tail-4k": {"train_reviews": 4_000, "epochs": 2, "strategy": "head+tail"},
+    "head-4k": {"train_reviews": 4_000, "epochs": 2, "strategy": "head"},
+    "tail-4k": {"train_reviews": 4_000, "epochs": 2, "strategy": "tail"},
+}
+BATCH_SIZE, MAX_LENGTH, PEAK_LEARNING_RATE = 32, 128, 3e-5
+
+
+def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT, encoder_name: str | None = None) -> dict:
+    """Fine-tune on a training subset, keep the best epoch by validation loss, evaluate on the test split."""
+    keras.utils.set_random_seed(0)
+    encoder = load_encoder(encoder_name or os.environ.get("BERT_ENCODER", "all-MiniLM-L6-v2"), MAX_LENGTH)
+    train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
+    train_split = stratified_sample(train_split, config["train_reviews"], seed=0)
+    valid_split = stratified_sample(valid_split, 1_000, seed=0)
+
+    def batches(split, shuffle=False):
+        return ReviewBatches(split.texts, split.labels, encoder, BATCH_SIZE, MAX_LENGTH, config["strategy"], shuffle)
+
+    train_batches = batches(train_split, shuffle=True)
+    classifier = build_classifier(encoder, len(train_batches) * config["epochs"], PEAK_LEARNING_RATE)
+    output.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    history = classifier.fit(train_batches, validation_data=batches(valid_split), epochs=config["epochs"],
+                             verbose=2, callbacks=[keras.callbacks.EarlyStopping(
+                                 "val_loss", patience=1, restore_best_weights=True)])
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    test_batches = batches(imdb.test)
+    logits = np.concatenate([keras.ops.convert_to_numpy(classifier.predict_on_batch(x)) for x, _ in test_batches])
+    labels = np.concatenate([y for _, y in test_batches])
+    infer_seconds = time.perf_counter() - started
+    plot_history(history, output / "curves.png", f"fine-tuned {encoder.name}")
+    save_finetuned(classifier, encoder, output / "classifier")
+    epoch_minutes = train_seconds / 60 / len(history.history["loss"])
+    return {"test_accuracy": float(np.mean(logits.argmax(axis=1) == labels)), "train_seconds": train_seconds,
+            "infer_reviews_per_s": len(imdb.test) / infer_seconds, "encoder": encoder.name,
+            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])]}
+
+
+# %% tags=["long"]
+result = run_experiment(load_imdb(), CONFIGS[os.environ.get("FINETUNE_CONFIG", "head+tail-4k")])
+print(f"test accuracy {result['test_accuracy']:.4f} after {result['train_seconds'] / 60:.0f} min of training")
+
+# %% tags=["long"]
+classifier, tokenizer = load_finetuned(OUTPUT / "classifier")
+for text, (label, confidence) in zip(
+        reviews := ["This movie was absolutely fantastic!", "Terrible waste of time and money.",
+                    "It was okay, nothing special."],
+        predict_sentiment(classifier, tokenizer, reviews)):
+    print(f"{label:8s} {confidence:6.1%}  {text}")
