@@ -1,0 +1,224 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+
+# %% [markdown]
+# # Lesson 6 — Frozen BERT embeddings, a small head, and a picture
+#
+# You will: embed every review once with a frozen BERT encoder (cached on disk, so a second run is
+# instant), train a small head of Dense layers with batch normalisation and dropout on those vectors
+# (seed 000's recipe: binary cross-entropy, AdamW, up to 20 epochs, early stopping with patience 5
+# restoring the best weights), and draw the embeddings in two dimensions with PCA and t-SNE.
+#
+# Time: minutes for the graded parts; embedding all 50,000 reviews takes most of an hour on a CPU, once.
+# Graded: exercises 6.1–6.5 (`./course grade --lesson 6`).
+
+# %%
+import os
+
+os.environ["KERAS_BACKEND"] = "torch"
+
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+
+import keras
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+from shared.data import Imdb, default_cache_dir, load_imdb, stratified_sample, validation_split
+from shared.encoders import Encoder, load_encoder
+from shared.text import clean_html
+from shared.training import plot_history
+
+OUTPUT = Path("artifacts/lesson06")
+
+# %% [markdown]
+# ## Exercise 6.1 — One vector per review: mean pooling
+#
+# The encoder gives one 384-dimensional vector per token (`sequence_output`). all-MiniLM-L6-v2 was
+# trained so that the *mean of its token vectors* is a sentence embedding; the mean must skip padding,
+# so weight each token by `padding_mask` (1 on real tokens, 0 on padding).
+
+# %%
+def mean_pool(sequence_output: np.ndarray, padding_mask: np.ndarray) -> np.ndarray:
+    """(batch, steps, hidden) and (batch, steps) -> (batch, hidden): the mean over real tokens."""
+    # BEGIN SOLUTION
+    # HINT: mask = padding_mask[..., None]; (sequence_output * mask).sum(axis=1) / mask.sum(axis=1).
+    mask = np.asarray(padding_mask, dtype="float32")[..., None]
+    return (np.asarray(sequence_output) * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Exercise 6.2 — Embed once, cache on disk
+#
+# Embedding is the slow part, and a frozen encoder always gives the same vectors: compute them once.
+# Key the cache file by what changes the result — the encoder's name, its sequence length and the texts
+# themselves (a sha256 of them) — and write it under a temporary name, then rename it, so an interrupted
+# run never leaves half a file. Run the encoder in inference mode (`backbone.predict`: no gradients,
+# no dropout) on batches of `encoder.preprocessor(texts)`.
+
+# %%
+def embed_reviews(encoder: Encoder, texts: list[str], cache_dir: str | Path | None = None,
+                  batch_size: int = 64) -> np.ndarray:
+    """float32 array (len(texts), hidden) of mean-pooled embeddings, read from the cache when there."""
+    # BEGIN SOLUTION
+    # HINT: hashlib.sha256 over the texts; np.save to "<name>.tmp.npy" then Path.replace to the final name.
+    cache_dir = Path(cache_dir) if cache_dir else default_cache_dir() / "embeddings"
+    length = encoder.preprocessor.sequence_length
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()[:16]
+    path = cache_dir / f"{encoder.name}-{length}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    vectors = []
+    for start in range(0, len(texts), batch_size):
+        inputs = encoder.preprocessor([clean_html(t) for t in texts[start:start + batch_size]])
+        outputs = encoder.backbone.predict_on_batch(inputs)
+        vectors.append(mean_pool(keras.ops.convert_to_numpy(outputs["sequence_output"]),
+                                 keras.ops.convert_to_numpy(inputs["padding_mask"])))
+    embeddings = np.concatenate(vectors).astype("float32")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".tmp.npy")
+    np.save(partial, embeddings)
+    partial.replace(path)
+    return embeddings
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Exercise 6.3 — The head
+#
+# For each size in `hidden_units`: `Dense(size)` -> `BatchNormalization` -> ReLU -> `Dropout(dropout)`;
+# then `Dense(1, activation="sigmoid")`. Batch normalisation keeps each layer's inputs centred while the
+# head trains at a high learning rate; dropout keeps it from memorising 22,500 vectors.
+
+# %%
+def build_head(input_dim: int, hidden_units: tuple[int, ...] = (256, 64), dropout: float = 0.3) -> keras.Model:
+    """(batch, input_dim) embeddings -> (batch, 1) probability of "positive"."""
+    # BEGIN SOLUTION
+    # HINT: keras.layers.Activation("relu") after the BatchNormalization.
+    embeddings = keras.Input(shape=(input_dim,), name="embedding")
+    x = embeddings
+    for size in hidden_units:
+        x = keras.layers.Dense(size)(x)
+        x = keras.layers.BatchNormalization()(x)
+        x = keras.layers.Activation("relu")(x)
+        x = keras.layers.Dropout(dropout)(x)
+    return keras.Model(embeddings, keras.layers.Dense(1, activation="sigmoid")(x), name="head")
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Exercise 6.4 — Train the head
+#
+# Compile with `AdamW(learning_rate)`, binary cross-entropy and accuracy; fit for up to `epochs` epochs
+# at batch 64 with `EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)`.
+# Return the `History`.
+
+# %%
+def train_head(head: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray,
+               y_valid: np.ndarray, epochs: int = 20, learning_rate: float = 1e-3) -> keras.callbacks.History:
+    """Compile and fit ``head`` on embeddings, keeping the best epoch by validation loss."""
+    # BEGIN SOLUTION
+    # HINT: head.fit(x_train, y_train, validation_data=(x_valid, y_valid), callbacks=[...]).
+    head.compile(optimizer=keras.optimizers.AdamW(learning_rate), loss="binary_crossentropy", metrics=["accuracy"])
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)
+    return head.fit(x_train, y_train, validation_data=(x_valid, y_valid), epochs=epochs, batch_size=64,
+                    callbacks=[stop], verbose=2)
+    # END SOLUTION
+
+
+# %% [markdown]
+# ## Exercise 6.5 — Two dimensions to look at
+#
+# PCA keeps the two directions of largest variance (a linear view); t-SNE places points so that
+# neighbours stay neighbours (a non-linear view, good at showing clusters, bad at distances between
+# them). Return the `(n, 2)` projection, seeded so the picture is reproducible.
+
+# %%
+def project_2d(embeddings: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """(n, hidden) -> (n, 2) with scikit-learn's PCA or TSNE."""
+    # BEGIN SOLUTION
+    # HINT: PCA(n_components=2, random_state=seed).fit_transform(...); TSNE(..., init="pca", random_state=seed).
+    if method == "pca":
+        return PCA(n_components=2, random_state=seed).fit_transform(embeddings)
+    if method == "tsne":
+        return TSNE(n_components=2, init="pca", perplexity=30, random_state=seed).fit_transform(embeddings)
+    raise ValueError(f'method must be "pca" or "tsne", got {method!r}')
+    # END SOLUTION
+
+
+def plot_projections(embeddings: np.ndarray, labels: np.ndarray, path: Path) -> Path:
+    """PCA and t-SNE side by side, coloured by label."""
+    figure, axes = plt.subplots(1, 2, figsize=(11, 5))
+    for axis, method in zip(axes, ("pca", "tsne")):
+        points = project_2d(embeddings, method)
+        for label, colour, name in ((0, "tab:red", "negative"), (1, "tab:blue", "positive")):
+            axis.scatter(*points[labels == label].T, s=4, alpha=0.5, c=colour, label=name)
+        axis.set_title(f"{method.upper()} of mean-pooled embeddings")
+        axis.legend()
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+# %% [markdown]
+# ## The whole run
+# `python -m benchmarks.run --track frozen` embeds all 50,000 reviews (once: later runs read the cache)
+# and trains the head on the training split's embeddings.
+
+# %%
+CONFIGS = {"mean-128": {"sequence_length": 128, "hidden_units": (256, 64), "dropout": 0.3}}
+
+
+def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
+    """Embed train and test once (cached), train the head with a validation split, evaluate on test."""
+    keras.utils.set_random_seed(0)
+    encoder = load_encoder(os.environ.get("BERT_ENCODER", "all-MiniLM-L6-v2"), config["sequence_length"])
+    train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
+    started = time.perf_counter()
+    x_train, x_valid = embed_reviews(encoder, train_split.texts), embed_reviews(encoder, valid_split.texts)
+    embed_seconds = time.perf_counter() - started
+    head = build_head(x_train.shape[1], config["hidden_units"], config["dropout"])
+    started = time.perf_counter()
+    history = train_head(head, x_train, train_split.labels, x_valid, valid_split.labels)
+    head_seconds = time.perf_counter() - started
+    probabilities = head.predict(embed_reviews(encoder, imdb.test.texts), batch_size=512, verbose=0)[:, 0]
+    sample = stratified_sample(imdb.test, 2_000, seed=0)
+    with tempfile.TemporaryDirectory() as empty_cache:  # throughput of embedding + head, never of the cache
+        started = time.perf_counter()
+        head.predict(embed_reviews(encoder, sample.texts, empty_cache), batch_size=512, verbose=0)
+        infer_seconds = time.perf_counter() - started
+    plot_history(history, output / "curves.png", "head on frozen embeddings")
+    plot_projections(embed_reviews(encoder, sample.texts), sample.labels, output / "projections.png")
+    train_seconds = embed_seconds + head_seconds
+    epoch_minutes = head_seconds / 60 / len(history.history["loss"])
+    return {"test_accuracy": float(np.mean((probabilities > 0.5) == imdb.test.labels)),
+            "train_seconds": train_seconds, "embed_seconds": embed_seconds, "head_seconds": head_seconds,
+            "infer_reviews_per_s": len(sample) / infer_seconds,
+            "curve": [[embed_seconds / 60 + epoch_minutes * (i + 1), a]
+                      for i, a in enumerate(history.history["val_accuracy"])]}
+
+
+# %% tags=["long"]
+result = run_experiment(load_imdb(), CONFIGS["mean-128"])
+print(f"test accuracy {result['test_accuracy']:.4f}; embedding took {result['embed_seconds'] / 60:.0f} min, "
+      f"the head {result['head_seconds']:.0f} s; pictures in {OUTPUT}")
