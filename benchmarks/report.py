@@ -39,7 +39,20 @@ def render_table(records: list[dict]) -> str:
     return "\n".join([header, *rows])
 
 
-def render_markdown(records: list[dict]) -> str:
+def render_step_times(step_times: list[dict]) -> str:
+    """The newest side-by-side LSTM step measurement, as a table."""
+    if not step_times:
+        return "No step-time measurement yet: `python -m benchmarks.lstm_step_time`."
+    newest = step_times[-1]
+    rows = "\n".join(f"| {way} | {seconds:.2f} s |" for way, seconds in newest["seconds_per_step"].items())
+    return (f"{newest['model']}, one training step at batch {newest['batch']} and length {newest['length']} "
+            f"(real reviews, {newest['mean_real_tokens']:.0f} real tokens on average), {newest['date'][:10]}, "
+            f"`{newest['command']}`:\n\n| way | seconds per step |\n|---|---|\n{rows}\n\n"
+            f"The course's Keras model takes {newest['keras_over_plain_pytorch']:.2f}x the time of the same "
+            "model in plain PyTorch.")
+
+
+def render_markdown(records: list[dict], step_times: list[dict] = ()) -> str:
     runs = latest_runs(records)
     machines = sorted({r["hardware"] for r in runs})
     stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
@@ -58,6 +71,10 @@ inference is the test split's throughput, features and prediction included.
 
 Hardware: {"; ".join(machines) or "none yet"}.
 Versions: {"; ".join(stacks) or "none yet"}.
+
+## LSTM training step, side by side
+
+{render_step_times(list(step_times))}
 
 ## Published anchors
 
@@ -93,7 +110,9 @@ def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
 
 def render_all(results: Path = HERE / "results.json", output: Path = HERE) -> None:
     records = json.loads(results.read_text()) if results.exists() else []
-    (output / "RESULTS.md").write_text(render_markdown(records))
+    step_file = results.parent / "step_times.json"
+    step_times = json.loads(step_file.read_text()) if step_file.exists() else []
+    (output / "RESULTS.md").write_text(render_markdown(records, step_times))
     plot_time_to_accuracy(records, output / "time_to_accuracy.png")
 
 
