@@ -44,7 +44,7 @@ import numpy as np
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
 from shared.encoders import Encoder, load_encoder, tokenizer_from_folder
 from shared.text import clean_html
-from shared.training import WarmUpLinearDecay, plot_history
+from shared.training import SAMPLE_REVIEWS, WarmUpLinearDecay, plot_history, print_predictions
 
 OUTPUT = Path("artifacts/lesson05")
 
@@ -229,8 +229,4 @@ print(f"test accuracy {result['test_accuracy']:.4f} after {result['train_seconds
 
 # %% tags=["long"]
 classifier, tokenizer = load_finetuned(OUTPUT / "classifier")
-for text, (label, confidence) in zip(
-        reviews := ["This movie was absolutely fantastic!", "Terrible waste of time and money.",
-                    "It was okay, nothing special."],
-        predict_sentiment(classifier, tokenizer, reviews)):
-    print(f"{label:8s} {confidence:6.1%}  {text}")
+print_predictions(SAMPLE_REVIEWS, predict_sentiment(classifier, tokenizer, SAMPLE_REVIEWS))

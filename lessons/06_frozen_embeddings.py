@@ -28,6 +28,7 @@ import os
 os.environ["KERAS_BACKEND"] = "torch"
 
 import hashlib
+import tempfile
 import time
 from pathlib import Path
 
@@ -158,18 +159,19 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     started = time.perf_counter()
     history = train_head(head, x_train, train_split.labels, x_valid, valid_split.labels)
     head_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    x_test = embed_reviews(encoder, imdb.test.texts)
-    probabilities = head.predict(x_test, batch_size=512, verbose=0)[:, 0]
-    infer_seconds = time.perf_counter() - started
-    plot_history(history, output / "curves.png", "head on frozen embeddings")
+    probabilities = head.predict(embed_reviews(encoder, imdb.test.texts), batch_size=512, verbose=0)[:, 0]
     sample = stratified_sample(imdb.test, 2_000, seed=0)
+    with tempfile.TemporaryDirectory() as empty_cache:  # throughput of embedding + head, never of the cache
+        started = time.perf_counter()
+        head.predict(embed_reviews(encoder, sample.texts, empty_cache), batch_size=512, verbose=0)
+        infer_seconds = time.perf_counter() - started
+    plot_history(history, output / "curves.png", "head on frozen embeddings")
     plot_projections(embed_reviews(encoder, sample.texts), sample.labels, output / "projections.png")
     train_seconds = embed_seconds + head_seconds
     epoch_minutes = head_seconds / 60 / len(history.history["loss"])
     return {"test_accuracy": float(np.mean((probabilities > 0.5) == imdb.test.labels)),
             "train_seconds": train_seconds, "embed_seconds": embed_seconds, "head_seconds": head_seconds,
-            "infer_reviews_per_s": len(imdb.test) / infer_seconds,
+            "infer_reviews_per_s": len(sample) / infer_seconds,
             "curve": [[embed_seconds / 60 + epoch_minutes * (i + 1), a]
                       for i, a in enumerate(history.history["val_accuracy"])]}
 

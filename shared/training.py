@@ -51,3 +51,14 @@ class WarmUpLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
 
     def get_config(self) -> dict:
         return {"peak": self.peak, "warmup_steps": self.warmup_steps, "total_steps": self.total_steps}
+
+
+# Seed 004's sample reviews: a clear positive, a clear negative, and a lukewarm one.
+SAMPLE_REVIEWS = ["This movie was absolutely fantastic!", "Terrible waste of time and money.",
+                  "It was okay, nothing special."]
+
+
+def print_predictions(texts: list[str], predictions: list[tuple[str, float]]) -> None:
+    """One line per text: the predicted label, its confidence, the text."""
+    for text, (label, confidence) in zip(texts, predictions):
+        print(f"{label:8s} {confidence:6.1%}  {text}")

@@ -39,7 +39,7 @@ from shared.batches import keras_batches
 from shared.data import Imdb, load_imdb, validation_split
 from shared.encoders import default_encoder_path
 from shared.text import build_vocabulary, clean_html, encode
-from shared.training import plot_history
+from shared.training import SAMPLE_REVIEWS, plot_history, print_predictions
 
 OUTPUT = Path("artifacts/lesson03")
 
@@ -363,8 +363,4 @@ print(f"{config_name}: test accuracy {result['test_accuracy']:.4f} after {result
 
 # %% tags=["long"]
 model, vocabulary = load_classifier(OUTPUT / "classifier")
-for text, (label, confidence) in zip(
-        reviews := ["This movie was absolutely fantastic!", "Terrible waste of time and money.",
-                    "It was okay, nothing special."],
-        predict_sentiment(model, vocabulary, reviews)):
-    print(f"{label:8s} {confidence:6.1%}  {text}")
+print_predictions(SAMPLE_REVIEWS, predict_sentiment(model, vocabulary, SAMPLE_REVIEWS))

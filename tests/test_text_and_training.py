@@ -1,0 +1,44 @@
+"""shared.text (cleaning, vocabularies, ids) and shared.training (curves, BERT's schedule)."""
+
+import keras
+import numpy as np
+import pytest
+
+from shared import text
+from shared.training import WarmUpLinearDecay, plot_history
+
+
+def test_clean_html_and_words():
+    assert text.clean_html("Great!<br /><br />A <i>gem</i>.") == "Great! A gem ."
+    assert text.words("It's GREAT!<br />10/10") == ["it", "s", "great"]
+
+
+def test_vocabulary_has_special_ids_then_frequent_words():
+    vocabulary = text.build_vocabulary(["b a b", "c b a"], max_words=2, min_count=2)
+    assert vocabulary == {"<PAD>": 0, "<UNK>": 1, "b": 2, "a": 3}
+
+
+@pytest.mark.parametrize("keep, expected", [("head", [2, 3, 1]), ("tail", [1, 2, 3])])
+def test_encode_keeps_head_or_tail_and_pads_at_the_end(keep, expected):
+    vocabulary = {"<PAD>": 0, "<UNK>": 1, "good": 2, "film": 3}
+    ids = text.encode(["good film indeed good film", "good"], vocabulary, length=3, keep=keep)
+    assert ids.dtype == np.int32 and ids[0].tolist() == expected and ids[1].tolist() == [2, 0, 0]
+
+
+def test_encode_rejects_an_unknown_truncation():
+    with pytest.raises(ValueError, match='"head" or "tail"'):
+        text.encode(["x"], {"<PAD>": 0, "<UNK>": 1}, keep="middle")
+
+
+def test_warmup_then_linear_decay_and_serialisation():
+    schedule = WarmUpLinearDecay(1e-3, warmup_steps=10, total_steps=110)
+    rates = [float(keras.ops.convert_to_numpy(schedule(step))) for step in (0, 5, 10, 60, 110, 200)]
+    assert np.allclose(rates, [0, 5e-4, 1e-3, 5e-4, 0, 0])
+    assert WarmUpLinearDecay.from_config(schedule.get_config()).get_config() == schedule.get_config()
+    with pytest.raises(ValueError, match="warmup_steps < total_steps"):
+        WarmUpLinearDecay(1e-3, 10, 10)
+
+
+def test_plot_history_writes_a_png(tmp_path):
+    path = plot_history({"loss": [0.6, 0.4], "val_loss": [0.5, 0.45], "accuracy": [0.7, 0.8]}, tmp_path / "c.png")
+    assert path.read_bytes()[:4] == b"\x89PNG"
