@@ -10,7 +10,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Lesson 5 — Fine-tuning the whole BERT encoder
 #

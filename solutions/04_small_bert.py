@@ -10,7 +10,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Lesson 4 — A Small BERT classifier, TF-Hub style
 #

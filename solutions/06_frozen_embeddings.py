@@ -10,7 +10,6 @@
 #     name: python3
 # ---
 
-
 # %% [markdown]
 # # Lesson 6 — Frozen BERT embeddings, a small head, and a picture
 #
