@@ -18,7 +18,7 @@
 # (seed 000's recipe: binary cross-entropy, AdamW, up to 20 epochs, early stopping with patience 5
 # restoring the best weights), and draw the embeddings in two dimensions with PCA and t-SNE.
 #
-# Time: minutes for the graded parts; embedding all 50,000 reviews takes most of an hour on a CPU, once.
+# Time: minutes for the graded parts; embedding all 50,000 reviews is a long run on a CPU, done once.
 # Graded: exercises 6.1–6.5 (`./course grade --lesson 6`).
 
 # %%
