@@ -208,7 +208,8 @@ def build_wordpiece_lstm(vocabulary_size: int = 30_522, embedding_dim: int = 128
 def wordpiece_ids(texts: list[str], length: int = 128) -> np.ndarray:
     """WordPiece ids of the uncased BERT vocabulary, cut or padded with 0 (``[PAD]``) to ``length``."""
     tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
-        vocabulary=str(default_encoder_path() / "vocab.txt"), lowercase=True, strip_accents=True, sequence_length=length)
+        vocabulary=str(default_encoder_path() / "vocab.txt"), lowercase=True, strip_accents=True,
+        sequence_length=length)
     return keras.ops.convert_to_numpy(tokenizer([clean_html(text) for text in texts])).astype("int32")
 
 

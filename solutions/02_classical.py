@@ -18,7 +18,8 @@
 # naive-Bayes log-count ratios. On IMDB they reported 91.22%; every neural network in the later lessons
 # has to beat the number this lesson measures, in less than its two minutes.
 #
-# Time: 3 minutes on 2 CPU cores. Graded: exercises 2.1–2.4 (`./course grade --lesson 2`).
+# Time: each model trains in about half a minute on 2 CPU cores (`benchmarks/RESULTS.md`).
+# Graded: exercises 2.1–2.4 (`./course grade --lesson 2`).
 
 # %%
 import os
