@@ -40,6 +40,7 @@ import keras
 import keras_hub
 import numpy as np
 
+from shared.batches import plan_batches
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
 from shared.encoders import Encoder, load_encoder, tokenizer_from_folder
 from shared.text import clean_html
@@ -86,7 +87,8 @@ def pack(token_lists: list[list[int]], cls_id: int, sep_id: int, max_length: int
 
 # %% [markdown]
 # Batches of similar lengths make dynamic padding pay: `ReviewBatches` tokenizes every review once,
-# sorts reviews by length within windows of 20 batches, and packs each batch with your `pack`.
+# sorts reviews by length within windows of batches (`shared.batches.plan_batches`), and packs each batch
+# with your `pack`.
 
 # %%
 class ReviewBatches(keras.utils.PyDataset):
@@ -99,19 +101,13 @@ class ReviewBatches(keras.utils.PyDataset):
         self.cls_id, self.sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
         self.tokens = [select_tokens(ids, max_length - 2, strategy)
                        for ids in tokenizer([clean_html(t) for t in texts])]
+        self.lengths = np.array([len(tokens) for tokens in self.tokens])
         self.labels, self.batch_size, self.max_length = np.asarray(labels), batch_size, max_length
         self.shuffle, self.rng = shuffle, np.random.default_rng(seed)
         self.batches = self._plan()
 
     def _plan(self) -> list[np.ndarray]:
-        order = self.rng.permutation(len(self.tokens)) if self.shuffle else np.arange(len(self.tokens))
-        window = self.batch_size * 20
-        order = np.concatenate([chunk[np.argsort([len(self.tokens[i]) for i in chunk], kind="stable")]
-                                for chunk in np.split(order, range(window, len(order), window))])
-        batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
-        if self.shuffle:
-            self.rng.shuffle(batches)
-        return batches
+        return plan_batches(len(self.tokens), self.batch_size, self.rng, self.shuffle, self.lengths)
 
     def __len__(self) -> int:
         return len(self.batches)

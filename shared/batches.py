@@ -12,6 +12,22 @@ import numpy as np
 BUCKET_BATCHES = 50  # with bucketing, reviews are sorted by length within windows of this many batches
 
 
+def plan_batches(size: int, batch_size: int, rng: np.random.Generator, shuffle: bool,
+                 lengths: np.ndarray | None = None) -> list[np.ndarray]:
+    """Row indices of each batch for one epoch. Given ``lengths``, rows are sorted by length within windows
+    of BUCKET_BATCHES batches, so each batch holds similar lengths; with ``shuffle`` the windows and the
+    batch order stay random."""
+    order = rng.permutation(size) if shuffle else np.arange(size)
+    if lengths is not None:
+        window = batch_size * BUCKET_BATCHES
+        order = np.concatenate([chunk[np.argsort(lengths[chunk], kind="stable")]
+                                for chunk in np.split(order, range(window, size, window))])
+    batches = np.split(order, range(batch_size, size, batch_size))
+    if lengths is not None and shuffle:
+        rng.shuffle(batches)
+    return batches
+
+
 class ArrayBatches(keras.utils.PyDataset):
     """Numpy batches of ``(features, labels)``, reshuffled at every epoch when ``shuffle`` is set.
 
@@ -23,21 +39,13 @@ class ArrayBatches(keras.utils.PyDataset):
                  bucket: bool = False):
         super().__init__()
         self.features, self.labels, self.batch_size = features, labels, batch_size
-        self.shuffle, self.bucket = shuffle, bucket
+        self.shuffle = shuffle
         self.lengths = (features != 0).sum(axis=1) if bucket else None
         self.rng = np.random.default_rng(seed)
         self.batches = self._plan()
 
     def _plan(self) -> list[np.ndarray]:
-        order = self.rng.permutation(len(self.labels)) if self.shuffle else np.arange(len(self.labels))
-        if self.bucket:
-            window = self.batch_size * BUCKET_BATCHES
-            order = np.concatenate([chunk[np.argsort(self.lengths[chunk], kind="stable")]
-                                    for chunk in np.split(order, range(window, len(order), window))])
-        batches = np.split(order, range(self.batch_size, len(order), self.batch_size))
-        if self.bucket and self.shuffle:
-            self.rng.shuffle(batches)
-        return batches
+        return plan_batches(len(self.labels), self.batch_size, self.rng, self.shuffle, self.lengths)
 
     def __len__(self) -> int:
         return len(self.batches)
