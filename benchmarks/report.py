@@ -52,7 +52,21 @@ def render_step_times(step_times: list[dict]) -> str:
             "model in plain PyTorch.")
 
 
-def render_markdown(records: list[dict], step_times: list[dict] = ()) -> str:
+def render_throughput(throughput: list[dict]) -> str:
+    """The newest inference comparison of the fine-tuned classifier against transformers, as a table."""
+    if not throughput:
+        return "No measurement yet: `python -m benchmarks.finetune_throughput` (after the finetune track)."
+    newest = throughput[-1]
+    rows = "\n".join(f"| {way} | {speed:,.1f} |" for way, speed in newest["reviews_per_s"].items())
+    return (f"{newest['model']}, {newest['reviews']:,} test reviews in dynamically padded batches of "
+            f"{newest['batch']} (at most {newest['max_length']} tokens), {newest['torch_threads']} PyTorch "
+            f"threads, {newest['date'][:10]}, `{newest['command']}`:\n\n| way | reviews/s |\n|---|---|\n{rows}\n\n"
+            f"The Keras model takes {newest['keras_over_transformers_time']:.2f}x the time of transformers; the "
+            f"two agree on {newest['prediction_agreement']:.2%} of the predictions, with logits at most "
+            f"{newest['max_logit_difference']:.1e} apart.")
+
+
+def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = ()) -> str:
     runs = latest_runs(records)
     machines = sorted({r["hardware"] for r in runs})
     stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
@@ -75,6 +89,10 @@ Versions: {"; ".join(stacks) or "none yet"}.
 ## LSTM training step, side by side
 
 {render_step_times(list(step_times))}
+
+## Fine-tuned BERT inference against transformers
+
+{render_throughput(list(throughput))}
 
 ## Published anchors
 
@@ -110,9 +128,9 @@ def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
 
 def render_all(results: Path = HERE / "results.json", output: Path = HERE) -> None:
     records = json.loads(results.read_text()) if results.exists() else []
-    step_file = results.parent / "step_times.json"
-    step_times = json.loads(step_file.read_text()) if step_file.exists() else []
-    (output / "RESULTS.md").write_text(render_markdown(records, step_times))
+    extras = [json.loads(path.read_text()) if path.exists() else []
+              for path in (results.parent / "step_times.json", results.parent / "throughput.json")]
+    (output / "RESULTS.md").write_text(render_markdown(records, *extras))
     plot_time_to_accuracy(records, output / "time_to_accuracy.png")
 
 

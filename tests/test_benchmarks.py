@@ -47,6 +47,15 @@ def test_markdown_shows_numbers_commands_and_anchors():
     assert "85.19%" in page and "91.22%" in page
 
 
+def test_markdown_shows_the_inference_comparison():
+    measured = {"model": "fine-tuned", "reviews": 2000, "batch": 32, "max_length": 128, "torch_threads": 2,
+                "reviews_per_s": {"Keras": 50.0, "transformers": 60.0}, "keras_over_transformers_time": 1.2,
+                "prediction_agreement": 0.999, "max_logit_difference": 2e-5, "command": "python -m x",
+                "date": "2026-01-02T03:04:05+00:00"}
+    page = report.render_markdown([], throughput=[measured])
+    assert "| Keras | 50.0 |" in page and "1.20x" in page and "99.90%" in page
+
+
 def test_render_writes_the_page_and_the_plot(tmp_path):
     results = tmp_path / "results.json"
     results.write_text(json.dumps([record("classical", "nbsvm", 0.91),
@@ -64,3 +73,27 @@ def test_lessons_with_a_track_define_their_configurations():
             continue
         source = path.read_text()
         assert "CONFIGS = {" in source and "def run_experiment(" in source, path.name
+
+
+def test_the_transformers_reference_computes_the_fine_tuned_classifier():
+    """The throughput comparison is fair only if both sides compute one function with one set of weights."""
+    import keras
+    import keras_hub
+    import numpy as np
+
+    from benchmarks.finetune_throughput import reference_logits, to_transformers
+    from shared.encoders import Encoder
+    from shared.grading.lessons import import_lesson
+
+    keras.utils.set_random_seed(0)
+    backbone = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=8,
+                                             intermediate_dim=16, max_sequence_length=12)
+    lesson = import_lesson(find_lesson("05", "solutions"))
+    classifier = lesson.build_classifier(Encoder("tiny", backbone, None), total_steps=10)
+    token_ids = np.random.default_rng(0).integers(1, 50, size=(3, 12))
+    padding_mask = np.arange(12) < np.array([[12], [7], [2]])
+    inputs = {"token_ids": token_ids * padding_mask, "segment_ids": np.zeros_like(token_ids),
+              "padding_mask": padding_mask}
+    ours = classifier.predict_on_batch(inputs)
+    theirs = reference_logits(to_transformers(classifier), inputs)
+    np.testing.assert_allclose(theirs, ours, atol=1e-5)
