@@ -55,7 +55,9 @@ OUTPUT = Path("artifacts/lesson05")
 # WordPiece splits rare words further); BERT reads at most 512 and we afford 128 (attention costs grow
 # with the square of the length). Keep the *head* (the first tokens), the *tail*
 # (the last ones, where reviewers tend to conclude), or both: Sun et al. (2019, "How to Fine-Tune BERT
-# for Text Classification?") found head+tail best on IMDB. The benchmark measures all three here.
+# for Text Classification?") found head+tail best on IMDB. The benchmark has one configuration for each
+# (`python -m benchmarks.run --track finetune --config head-4k`, and so on); `benchmarks/RESULTS.md` shows
+# the ones measured.
 #
 # ## Exercise 5.1 — Select the tokens to keep
 #
