@@ -1,0 +1,97 @@
+"""A web page that classifies a movie review with the models the lessons saved.
+
+    ./course demo                       # after ./course train; serves http://127.0.0.1:7860
+    python -m demo.app --lstm artifacts/lesson03/classifier --bert artifacts/lesson05/classifier
+
+Every saved model it finds answers, each with its label and confidence, so learners can compare the
+LSTM of lesson 3 with the fine-tuned BERT of lesson 5 on their own sentences.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+os.environ.setdefault("KERAS_BACKEND", "torch")  # both saved models are Keras models on PyTorch
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page makes no calls outside this machine
+
+import gradio as gr  # noqa: E402
+
+from shared.grading.lessons import find_lesson, import_lesson  # noqa: E402
+from shared.training import SAMPLE_REVIEWS  # noqa: E402
+
+Predictor = Callable[[list[str]], list[tuple[str, float]]]
+# name -> (lesson, its loading function, where the lesson saves the model, the command that makes it)
+MODELS = {
+    "BiLSTM (lesson 3)": ("03", "load_classifier", Path("artifacts/lesson03/classifier"), "./course train"),
+    "fine-tuned BERT (lesson 5)": ("05", "load_finetuned", Path("artifacts/lesson05/classifier"),
+                                   "python -m benchmarks.run --track finetune --config head+tail-4k"),
+}
+
+
+def load_predictor(lesson_number: str, loader: str, folder: Path) -> Predictor:
+    """texts -> [(label, confidence)] with the model a lesson saved in ``folder``."""
+    lesson = import_lesson(find_lesson(lesson_number, "solutions"))
+    model, vocabulary = getattr(lesson, loader)(folder)  # a word vocabulary or a WordPiece tokenizer
+    return partial(lesson.predict_sentiment, model, vocabulary)
+
+
+def classify(predictors: dict[str, Predictor], text: str) -> dict[str, float] | list[dict[str, float]]:
+    """One {label: probability} per model, as gradio's Label shows it."""
+    if not text or not text.strip():
+        raise gr.Error("Type or paste a review first.")
+    answers = []
+    for predict in predictors.values():
+        label, confidence = predict([text])[0]
+        other = "negative" if label == "positive" else "positive"
+        answers.append({label: confidence, other: 1.0 - confidence})
+    return answers if len(answers) > 1 else answers[0]  # gradio wants a bare value for one output
+
+
+def build_demo(predictors: dict[str, Predictor]) -> gr.Interface:
+    return gr.Interface(
+        fn=partial(classify, predictors), inputs=gr.Textbox(lines=6, label="A movie review"),
+        outputs=[gr.Label(label=name) for name in predictors], examples=[[review] for review in SAMPLE_REVIEWS],
+        title="IMDB sentiment", description="Positive or negative? Each model the course trained answers.",
+        flagging_mode="never", api_name="classify")
+
+
+def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, str, Path]]:
+    """The models to load: the folders given, else the lessons' default folders that hold a model."""
+    chosen = {}
+    for (name, (number, loader, default, _)), given in zip(MODELS.items(), (lstm, bert)):
+        folder = given or default
+        if (folder / "model.keras").is_file():
+            chosen[name] = (number, loader, folder)
+        elif given:
+            raise FileNotFoundError(f"{folder} holds no model.keras: it is not a folder the lessons saved.")
+    if not chosen:
+        commands = "\n".join(f"  {name}: {command}" for name, (*_, command) in MODELS.items())
+        raise FileNotFoundError(f"No saved model yet. Train one first:\n{commands}\n"
+                                "or point --lstm / --bert at a folder holding model.keras.")
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo.app", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lstm", type=Path, help="a folder saved by lesson 3's save_classifier")
+    parser.add_argument("--bert", type=Path, help="a folder saved by lesson 5's save_finetuned")
+    parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve other machines too")
+    parser.add_argument("--port", type=int, default=7860)
+    args = parser.parse_args(argv)
+    try:
+        models = find_models(args.lstm, args.bert)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+    predictors = {name: load_predictor(*model) for name, model in models.items()}
+    build_demo(predictors).launch(server_name=args.host, server_port=args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
