@@ -36,7 +36,8 @@ def render_table(records: list[dict]) -> str:
         f"| {r['infer_reviews_per_s']:,.0f} | {r['peak_memory_mb']:,.0f} MB | {r['date'][:10]} | `{r['command']}` |"
         for r in latest_runs(records)
     ]
-    return "\n".join([header, *rows])
+    notes = [f"- {r['track']} / {r['config']}: {r['note']}" for r in latest_runs(records) if r.get("note")]
+    return "\n".join([header, *rows, *(["", "Conditions of some runs:", "", *notes] if notes else [])])
 
 
 def render_step_times(step_times: list[dict]) -> str:

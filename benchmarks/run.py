@@ -46,7 +46,7 @@ def versions() -> dict[str, str]:
     return found
 
 
-def run_track(track: str, config_name: str | None, data: str | None) -> list[dict]:
+def run_track(track: str, config_name: str | None, data: str | None, note: str | None = None) -> list[dict]:
     """Run the track's configurations in this process; return the recorded objects."""
     solution = find_lesson(TRACKS[track], "solutions")
     os.environ["KERAS_BACKEND"] = lesson_backend(solution)  # before the lesson imports keras
@@ -63,6 +63,8 @@ def run_track(track: str, config_name: str | None, data: str | None) -> list[dic
                   "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "hardware": hardware(), "versions": versions(), "command": command,
                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        if note:
+            record["note"] = note
         append(record)
         recorded.append(record)
         print(json.dumps({k: record[k] for k in ("track", "config", "test_accuracy", "train_seconds")}))
@@ -80,15 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--track", required=True, choices=[*TRACKS, "all"])
     parser.add_argument("--config", help="one configuration of the track (default: all of them)")
     parser.add_argument("--data", help="IMDB data path (default: IMDB_DATA_DIR, the cache, or a download)")
+    parser.add_argument("--note", help="conditions worth knowing beside the numbers (e.g. a shared CPU)")
     args = parser.parse_args(argv)
     if args.track == "all":  # one process per track: each lesson has its own Keras backend
         written = {path.name[:2] for path in lesson_files("solutions")}
         for track in (t for t, number in TRACKS.items() if number in written):
             command = [sys.executable, "-m", "benchmarks.run", "--track", track]
             print("$", shlex.join(command), flush=True)
-            subprocess.run(command + (["--data", args.data] if args.data else []), check=True)
+            options = [*(["--data", args.data] if args.data else []), *(["--note", args.note] if args.note else [])]
+            subprocess.run(command + options, check=True)
     else:
-        run_track(args.track, args.config, args.data)
+        run_track(args.track, args.config, args.data, args.note)
     from benchmarks.report import render_all
 
     render_all()

@@ -47,6 +47,11 @@ def test_markdown_shows_numbers_commands_and_anchors():
     assert "85.19%" in page and "91.22%" in page
 
 
+def test_a_run_note_is_shown_under_the_table():
+    page = report.render_markdown([record("lstm", "full", 0.86, note="shared the CPU with another run")])
+    assert "- lstm / full: shared the CPU with another run" in page
+
+
 def test_markdown_shows_the_inference_comparison():
     measured = {"model": "fine-tuned", "reviews": 2000, "batch": 32, "max_length": 128, "torch_threads": 2,
                 "reviews_per_s": {"Keras": 50.0, "transformers": 60.0}, "keras_over_transformers_time": 1.2,
