@@ -40,15 +40,20 @@ def render_table(records: list[dict]) -> str:
     return "\n".join([header, *rows, *(["", "Conditions of some runs:", "", *notes] if notes else [])])
 
 
+def way_table(column: str, values: dict[str, float], fmt: str) -> str:
+    """A two-column markdown table: one row per way of running the same model."""
+    rows = [f"| {way} | {value:{fmt}} |" for way, value in values.items()]
+    return "\n".join([f"| way | {column} |", "|---|---|", *rows])
+
+
 def render_step_times(step_times: list[dict]) -> str:
     """The newest side-by-side LSTM step measurement, as a table."""
     if not step_times:
         return "No step-time measurement yet: `python -m benchmarks.lstm_step_time`."
     newest = step_times[-1]
-    rows = "\n".join(f"| {way} | {seconds:.2f} s |" for way, seconds in newest["seconds_per_step"].items())
     return (f"{newest['model']}, one training step at batch {newest['batch']} and length {newest['length']} "
             f"(real reviews, {newest['mean_real_tokens']:.0f} real tokens on average), {newest['date'][:10]}, "
-            f"`{newest['command']}`:\n\n| way | seconds per step |\n|---|---|\n{rows}\n\n"
+            f"`{newest['command']}`:\n\n{way_table('seconds per step', newest['seconds_per_step'], '.2f')}\n\n"
             f"The course's Keras model takes {newest['keras_over_plain_pytorch']:.2f}x the time of the same "
             "model in plain PyTorch.")
 
@@ -58,10 +63,10 @@ def render_throughput(throughput: list[dict]) -> str:
     if not throughput:
         return "No measurement yet: `python -m benchmarks.finetune_throughput` (after the finetune track)."
     newest = throughput[-1]
-    rows = "\n".join(f"| {way} | {speed:,.1f} |" for way, speed in newest["reviews_per_s"].items())
     return (f"{newest['model']}, {newest['reviews']:,} test reviews in dynamically padded batches of "
             f"{newest['batch']} (at most {newest['max_length']} tokens), {newest['torch_threads']} PyTorch "
-            f"threads, {newest['date'][:10]}, `{newest['command']}`:\n\n| way | reviews/s |\n|---|---|\n{rows}\n\n"
+            f"threads, {newest['date'][:10]}, `{newest['command']}`:\n\n"
+            f"{way_table('reviews/s', newest['reviews_per_s'], ',.1f')}\n\n"
             f"The Keras model takes {newest['keras_over_transformers_time']:.2f}x the time of transformers; the "
             f"two agree on {newest['prediction_agreement']:.2%} of the predictions, with logits at most "
             f"{newest['max_logit_difference']:.1e} apart.")
