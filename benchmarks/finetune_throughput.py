@@ -1,6 +1,7 @@
 """Inference speed of lesson 5's fine-tuned classifier against the same weights in Hugging Face transformers.
 
     python -m benchmarks.finetune_throughput [--model artifacts/lesson05/classifier] [--reviews 2000]
+                                              [--trained-by "finetune/head+tail-4k"]
 
 The model is the folder `python -m benchmarks.run --track finetune` saves. Both sides read the same test
 reviews in the same dynamically padded, length-sorted batches (lesson 5's ``ReviewBatches``) on PyTorch with
@@ -18,6 +19,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -109,7 +111,7 @@ def timed(predict, batches) -> tuple[np.ndarray, float]:
     return logits, sum(len(labels) for _, labels in batches) / (time.perf_counter() - started)
 
 
-def measure(model_folder: Path, reviews: int, batch_size: int, data: str | None) -> dict:
+def measure(model_folder: Path, reviews: int, batch_size: int, data: str | None, trained_by: str | None) -> dict:
     lesson = import_lesson(find_lesson("05", "solutions"))
     classifier, tokenizer = lesson.load_finetuned(model_folder)
     reference = to_transformers(classifier)
@@ -121,7 +123,7 @@ def measure(model_folder: Path, reviews: int, batch_size: int, data: str | None)
     keras_logits, keras_speed = timed(classifier.predict_on_batch, batches)
     reference_out, reference_speed = timed(lambda inputs: reference_logits(reference, inputs), batches)
     return {
-        "model": f"lesson 5's fine-tuned classifier ({model_folder.name})", "reviews": len(sample),
+        "model": f"Lesson 5's fine-tuned classifier ({trained_by or model_folder.name})", "reviews": len(sample),
         "batch": batch_size, "max_length": lesson.MAX_LENGTH,
         "reviews_per_s": {"Keras 3 + KerasHub (PyTorch backend)": keras_speed,
                           "transformers BertForSequenceClassification": reference_speed},
@@ -130,7 +132,6 @@ def measure(model_folder: Path, reviews: int, batch_size: int, data: str | None)
         "prediction_agreement": float(np.mean(keras_logits.argmax(1) == reference_out.argmax(1))),
         "torch_threads": torch.get_num_threads(), "hardware": hardware(),
         "versions": versions() | {"transformers": transformers.__version__},
-        "command": "python -m benchmarks.finetune_throughput",
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -142,10 +143,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reviews", type=int, default=2_000, help="test reviews to predict (stratified)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--data", help="IMDB folder or archive (default: IMDB_DATA_DIR, then the cache)")
+    parser.add_argument("--trained-by", help="the benchmark run that saved the model, shown in RESULTS.md")
     args = parser.parse_args(argv)
     if not (args.model / "model.keras").exists():
         parser.error(f"{args.model} holds no model.keras: run `python -m benchmarks.run --track finetune` first")
-    record = measure(args.model, args.reviews, args.batch_size, args.data)
+    record = measure(args.model, args.reviews, args.batch_size, args.data, args.trained_by)
+    arguments = sys.argv[1:] if argv is None else argv
+    record["command"] = shlex.join(["python", "-m", "benchmarks.finetune_throughput", *arguments])
     records = json.loads(THROUGHPUT.read_text()) if THROUGHPUT.exists() else []
     THROUGHPUT.write_text(json.dumps([*records, record], indent=1) + "\n")
     from benchmarks.report import render_all
