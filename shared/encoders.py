@@ -19,6 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import keras_hub
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
@@ -75,6 +76,23 @@ def load_encoder(name: str = DEFAULT_ENCODER, sequence_length: int = SEQUENCE_LE
     if sequence_length > backbone.max_sequence_length:
         raise ValueError(f"sequence_length={sequence_length}, but {name} takes at most {backbone.max_sequence_length}.")
     return Encoder(name, backbone, preprocessor)
+
+
+def for_inference(model: keras.Model) -> keras.Model:
+    """A copy of ``model`` with the same weights whose BERT backbones have a dropout rate of 0.
+
+    Dropout does nothing at inference, yet Keras's attention layer takes the fused
+    ``dot_product_attention`` kernel only when its rate is 0: the copy computes the same outputs, faster."""
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras_hub.models.BertBackbone):
+            config["dropout"] = 0.0
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _from_folder(

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import pytest
 
-from shared.encoders import DEFAULT_ENCODER, SEQUENCE_LENGTH, default_encoder_path, load_encoder
+from shared.encoders import DEFAULT_ENCODER, SEQUENCE_LENGTH, default_encoder_path, for_inference, load_encoder
 
 TANH_GELU_MAX_DIFFERENCE, TANH_GELU_MIN_COSINE = 2.5e-2, 0.9999
 EXACT_GELU_MAX_DIFFERENCE, EXACT_GELU_MIN_COSINE = 5e-5, 0.999999
@@ -83,6 +83,18 @@ def test_an_encoder_without_dropout_predicts_the_same_vectors(encoder):
     inputs = predicting.preprocessor(SENTENCES[:3])
     np.testing.assert_allclose(numpy(predicting.backbone.predict_on_batch(inputs))["sequence_output"],
                                numpy(encoder.backbone.predict_on_batch(inputs))["sequence_output"], atol=1e-4)
+
+
+def test_a_classifier_for_inference_drops_dropout_and_keeps_its_outputs(encoder):
+    inputs = encoder.backbone.input
+    logits = keras.layers.Dense(2)(keras.layers.Dropout(0.1)(encoder.backbone(inputs)["pooled_output"]))
+    classifier = keras.Model(inputs, logits)
+    copy = for_inference(classifier)
+    backbones = [layer for layer in copy.layers if hasattr(layer, "transformer_layers")]
+    assert [backbone.dropout for backbone in backbones] == [0.0] and encoder.backbone.dropout == 0.1
+    batch = encoder.preprocessor(SENTENCES)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(copy.predict_on_batch(batch)),
+                               keras.ops.convert_to_numpy(classifier.predict_on_batch(batch)), atol=1e-5)
 
 
 def test_sequence_length_must_hold_cls_and_sep():
