@@ -3,12 +3,15 @@
     python -m benchmarks.finetune_throughput [--model artifacts/lesson05/classifier] [--reviews 2000]
                                               [--trained-by "finetune/head+tail-4k"]
 
-The model is the folder `python -m benchmarks.run --track finetune` saves. Both sides read the same test
+The model is the folder `python -m benchmarks.run --track finetune` saves. Every way reads the same test
 reviews in the same dynamically padded, length-sorted batches (lesson 5's ``ReviewBatches``) on PyTorch with
-no gradient work: the Keras model through ``predict_on_batch`` (which runs under ``torch.no_grad``), the
-reference as a ``transformers.BertForSequenceClassification`` holding a copy of the weights, under
-``torch.inference_mode``. The reference uses the tanh GELU that KerasHub uses, so both compute one function;
-the record holds the largest logit difference and how often the two predictions agree.
+no gradient work. The Keras model runs as saved and as lesson 5's ``load_finetuned`` returns it (through
+``shared.encoders.for_inference``: dropout 0, so Keras's attention takes the fused kernel), both through
+``predict_on_batch`` (which runs under ``torch.no_grad``). The reference is a
+``transformers.BertForSequenceClassification`` holding a copy of the weights, run under
+``torch.inference_mode`` with the tanh GELU that KerasHub uses, so all three compute one function. The
+record holds the largest logit difference between ``load_finetuned``'s model and the reference, and how
+often their predictions agree.
 
 Appends one object to benchmarks/throughput.json; RESULTS.md shows the newest.
 """
@@ -113,19 +116,22 @@ def timed(predict, batches) -> tuple[np.ndarray, float]:
 
 def measure(model_folder: Path, reviews: int, batch_size: int, data: str | None, trained_by: str | None) -> dict:
     lesson = import_lesson(find_lesson("05", "solutions"))
-    classifier, tokenizer = lesson.load_finetuned(model_folder)
+    saved = keras.saving.load_model(model_folder / "model.keras")
+    classifier, tokenizer = lesson.load_finetuned(model_folder)  # ready to predict: for_inference
     reference = to_transformers(classifier)
     sample = stratified_sample(load_imdb(data).test, reviews, seed=0)
     encoder = Encoder("fine-tuned", backbone_of(classifier), keras_hub.models.BertTextClassifierPreprocessor(
         tokenizer, sequence_length=lesson.MAX_LENGTH))
     batches = lesson.ReviewBatches(sample.texts, sample.labels, encoder, batch_size, lesson.MAX_LENGTH)
     batches = [batches[i] for i in range(len(batches))]  # tokenized and packed before any clock starts
+    _, saved_speed = timed(saved.predict_on_batch, batches)
     keras_logits, keras_speed = timed(classifier.predict_on_batch, batches)
     reference_out, reference_speed = timed(lambda inputs: reference_logits(reference, inputs), batches)
     return {
         "model": f"Lesson 5's fine-tuned classifier ({trained_by or model_folder.name})", "reviews": len(sample),
         "batch": batch_size, "max_length": lesson.MAX_LENGTH,
-        "reviews_per_s": {"Keras 3 + KerasHub (PyTorch backend)": keras_speed,
+        "reviews_per_s": {"Keras 3 + KerasHub (PyTorch backend), as saved": saved_speed,
+                          "the same from load_finetuned (for_inference: fused attention)": keras_speed,
                           "transformers BertForSequenceClassification": reference_speed},
         "keras_over_transformers_time": reference_speed / keras_speed,
         "max_logit_difference": float(np.abs(keras_logits - reference_out).max()),
