@@ -67,8 +67,8 @@ def render_throughput(throughput: list[dict]) -> str:
             f"{newest['batch']} (at most {newest['max_length']} tokens), {newest['torch_threads']} PyTorch "
             f"threads, {newest['date'][:10]}, `{newest['command']}`:\n\n"
             f"{way_table('reviews/s', newest['reviews_per_s'], ',.1f')}\n\n"
-            f"The course's Keras model takes {newest['keras_over_transformers_time']:.2f}x the time of transformers; the "
-            f"two agree on {newest['prediction_agreement']:.2%} of the predictions, with logits at most "
+            f"The course's Keras model takes {newest['keras_over_transformers_time']:.2f}x the time of "
+            f"transformers; the two agree on {newest['prediction_agreement']:.2%} of the predictions, with logits at most "
             f"{newest['max_logit_difference']:.1e} apart.")
 
 
