@@ -228,6 +228,8 @@ def predict_sentiment(classifier: keras.Model, tokenizer, texts: list[str], max_
 # one epoch over the whole training split (704 steps) takes over half an hour. The configurations name
 # their training subset; the test accuracy is always measured on all 25,000 test reviews.
 # `python -m benchmarks.run --track finetune --config NAME` runs one and records its time and accuracy.
+# Measured: `head+tail-4k` 87.15% after 11.6 min of training; `head+tail-full` (all 22,500 training
+# reviews) 90.85% after 62.8 min, validation accuracy 91.4% after the first epoch and 91.9% after the second.
 
 # %%
 CONFIGS = {
