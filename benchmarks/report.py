@@ -112,21 +112,19 @@ Versions: {"; ".join(stacks) or "none yet"}.
 
 def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
     """One line per track: validation accuracy per epoch against training minutes, test accuracy as a star."""
-    figure, axis = plt.subplots(figsize=(8, 5))
-    for record in latest_runs(records):
-        label = f"{record['track']} / {record['config']}"
+    figure, axis = plt.subplots(figsize=(11, 5))
+    colors = plt.get_cmap("tab20").colors  # one colour per run: tab10 repeats after ten
+    for index, record in enumerate(latest_runs(records)):
+        label, color = f"{record['track']} / {record['config']}", colors[index % len(colors)]
         curve = record.get("curve") or []
         if curve:
             minutes, accuracy = zip(*curve)
-            line, = axis.plot(minutes, accuracy, "o-", alpha=0.6, label=f"{label} (validation)")
-            color = line.get_color()
-        else:
-            color = None
+            axis.plot(minutes, accuracy, "o-", alpha=0.6, color=color, label=f"{label} (validation)")
         axis.plot(record["train_seconds"] / 60, record["test_accuracy"], "*", markersize=14, color=color,
                   label=f"{label}: test {record['test_accuracy']:.2%}")
     axis.set(xlabel="training time (minutes, 2 CPU cores)", ylabel="accuracy", title="IMDB: accuracy vs time")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, loc="lower right")
+    axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
