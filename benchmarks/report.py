@@ -68,8 +68,8 @@ def render_throughput(throughput: list[dict]) -> str:
             f"threads, {newest['date'][:10]}, `{newest['command']}`:\n\n"
             f"{way_table('reviews/s', newest['reviews_per_s'], ',.1f')}\n\n"
             f"The course's Keras model takes {newest['keras_over_transformers_time']:.2f}x the time of "
-            f"transformers; the two agree on {newest['prediction_agreement']:.2%} of the predictions, with logits at most "
-            f"{newest['max_logit_difference']:.1e} apart.")
+            f"transformers; the two agree on {newest['prediction_agreement']:.2%} of the predictions, with logits "
+            f"at most {newest['max_logit_difference']:.1e} apart.")
 
 
 def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = ()) -> str:
@@ -111,7 +111,7 @@ Versions: {"; ".join(stacks) or "none yet"}.
 
 
 def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
-    """One line per track: validation accuracy per epoch against training minutes, test accuracy as a star."""
+    """One line per run: validation accuracy per epoch against training minutes, test accuracy as a star."""
     figure, axis = plt.subplots(figsize=(11, 5))
     colors = plt.get_cmap("tab20").colors  # one colour per run: tab10 repeats after ten
     for index, record in enumerate(latest_runs(records)):
