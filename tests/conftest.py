@@ -17,6 +17,9 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # before anything imports keras
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--target", help="run the graded checks in tests/lessons/ against this folder: "
                      "lessons (your exercises), solutions, or a path")
+    parser.addoption("--known-wrong", action="store_true",
+                     help="grade the untouched exercises and every known-wrong solution (tests/known_wrong/) "
+                          "instead of --target")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:

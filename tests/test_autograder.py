@@ -8,6 +8,7 @@ import jupytext
 import pytest
 
 from shared.grading import generate, report
+from shared.grading.known_wrong import UNTOUCHED, apply, caught, known_wrong
 from shared.grading.lessons import ROOT, import_lesson, lesson_backend, lesson_files
 
 LESSONS = lesson_files("solutions")
@@ -92,30 +93,59 @@ def test_every_check_passes_on_the_solution(solution):
     assert results and not failures, failures
 
 
+@pytest.mark.parametrize("solution", LESSONS, ids=lambda p: p.stem)
+def test_every_exercise_has_three_known_wrong_solutions_that_apply(solution):
+    mistakes = known_wrong(solution)
+    for mistake in mistakes:
+        assert apply(solution.read_text(), mistake) != solution.read_text()
+    assert len({mistake.name for mistake in mistakes}) == len(mistakes), "known-wrong names must be unique"
+    counts = {exercise: sum(m.exercise == exercise for m in mistakes)
+              for exercise in EXERCISE_HEADING.findall(solution.read_text())}
+    assert all(count >= 3 for count in counts.values()), f"known-wrong solutions per exercise: {counts}"
+
+
 @pytest.mark.slow
 @pytest.mark.real_data
 @pytest.mark.parametrize("solution", LESSONS, ids=lambda p: p.stem)
-def test_every_check_fails_on_the_untouched_exercise(solution):
-    results = report.grade("lessons", [ROOT / "lessons" / solution.name])
-    assert results and not [r.check for r in results if r.passed]
-    assert all(r.feedback.startswith("not done yet: Exercise ") for r in results)
+def test_untouched_exercises_and_known_wrong_solutions_fail(solution):
+    """One process per lesson grades the untouched exercise file and every known-wrong solution: each must
+    fail a check of its own exercise, with feedback that names the mistake."""
+    results = report.grade_lesson(solution, "solutions", known_wrong_mode=True)
+    untouched = [r for r in results if r.variant == UNTOUCHED]
+    assert untouched and not [r.check for r in untouched if r.passed]
+    assert all(r.feedback.startswith("not done yet: Exercise ") for r in untouched), untouched
+    missed = []
+    for mistake in known_wrong(solution):
+        failed = [r.feedback for r in results if r.variant == mistake.name and not r.passed]
+        if not caught(mistake, failed):
+            missed.append(f"{mistake.exercise} {mistake.name!r}: {failed or 'passed every check'}")
+    assert not missed, "\n".join(missed)
 
 
 # --------------------------------------------------------------------------- the report
 
 
 @pytest.mark.real_data
-def test_report_teaches_instead_of_printing_a_traceback(tmp_path):
+def test_report_teaches_points_at_the_learners_line_and_stops_a_runaway_check(tmp_path, monkeypatch):
     lessons = tmp_path / "lessons"
     lessons.mkdir()
-    wrong = (ROOT / "solutions" / "00_setup.py").read_text().replace(
-        'return {"positive": positive, "negative": len(reviews) - positive}', 'return {"positive": positive}')
+    source = (ROOT / "solutions" / "00_setup.py").read_text()
+    planted = 'found["backend"] = keras.backend.backend()'
+    line = source[: source.index(planted)].count("\n") + 1
+    wrong = (source.replace(planted, 'found["backend"] = keras.backend.name()')
+             .replace("positive = int(np.sum(reviews.labels == 1))", "while True:\n        pass")
+             .replace("x = keras.layers.GlobalAveragePooling1D()(x)", "x = keras.layers.GlobalMaxPooling1D()(x)"))
     (lessons / "00_setup.py").write_text(wrong)
+    monkeypatch.setattr(report, "CHECK_SECONDS", 3)
     results = {r.check: r for r in report.grade(str(lessons), [lessons / "00_setup.py"])}
-    assert not results["test_label_counts_on_the_real_splits"].passed
-    assert results["test_label_counts_on_the_real_splits"].feedback.startswith(
-        "expected 12,500 of each label in the train split, got {'positive': 12500}")
+    assert results["test_versions_name_the_installed_libraries_and_backend"].feedback == (
+        f"AttributeError: module 'keras.backend' has no attribute 'name' (at lessons/00_setup.py:{line})")
+    assert results["test_label_counts_on_an_unbalanced_subset"].feedback.startswith(
+        "took longer than 3 s, the check's time limit: an endless loop")
+    assert results["test_tiny_model_averages_then_applies_a_sigmoid"].feedback == (
+        "expected the Dense unit to read the average of the token vectors — the maximum over the tokens, "
+        "not their average")
     assert results["test_tiny_model_has_the_described_layers"].passed
     table = report.render(list(results.values()))
     assert "Traceback" not in table
-    assert table.endswith("3 passed, 2 failed")
+    assert table.endswith("1 passed, 4 failed")

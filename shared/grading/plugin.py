@@ -7,11 +7,13 @@ Loaded with ``-p shared.grading.plugin --grade-json=FILE``; a graded check is a 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 _RESULTS = pytest.StashKey[dict]()
+_TIMEOUT = re.compile(r"Timeout \(>([\d.]+)s\) from pytest-timeout")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,13 +32,19 @@ def teaching_line(excinfo: pytest.ExceptionInfo) -> str:
         return f"not done yet: {first_line}"
     if isinstance(error, AssertionError):
         return first_line or "a check failed without a message"
-    where = ""
+    if timeout := _TIMEOUT.match(first_line):
+        return f"took longer than {float(timeout[1]):g} s, the check's time limit: an endless loop, or far " \
+               f"more work than asked?{where_in_lesson(excinfo)}"
+    return f"{type(error).__name__}: {first_line[:160]}{where_in_lesson(excinfo)}"
+
+
+def where_in_lesson(excinfo: pytest.ExceptionInfo) -> str:
+    """" (at lessons/NN_topic.py:LINE)" for the innermost frame in a lesson file, or ""."""
     for entry in reversed(excinfo.traceback):
         path = Path(str(entry.path))
         if path.parent.name in ("lessons", "solutions") and path.parent.parent.name != "tests":
-            where = f" (at {path.parent.name}/{path.name}:{entry.lineno + 1})"
-            break
-    return f"{type(error).__name__}: {first_line[:160]}{where}"
+            return f" (at {path.parent.name}/{path.name}:{entry.lineno + 1})"
+    return ""
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -45,8 +53,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     marker = item.get_closest_marker("exercise")
     if marker is None or (report.when != "call" and not report.failed):
         return
+    variant = getattr(getattr(item, "callspec", None) and item.callspec.params.get("lesson"), "name", "")
+    check = item.name
+    if variant:  # the check's own name, without the variant's id
+        check = check.replace(f"[{variant}]", "").replace(f"[{variant}-", "[").replace(f"-{variant}]", "]")
     result = {
-        "check": item.name,
+        "check": check,
+        "variant": variant,
         "exercise": marker.args[0],
         "points": marker.kwargs.get("points", 1),
         "passed": report.passed,

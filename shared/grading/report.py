@@ -3,9 +3,11 @@
     ./course grade               # every lesson in lessons/
     ./course grade --lesson 1    # one lesson, quickly
     ./course grade --target solutions
+    ./course grade --known-wrong # for instructors: which known-wrong solutions the checks catch
 
 Each lesson is graded in its own process, with the Keras backend it declares set before Keras is
 imported. The exit status is 1 when any check fails, so the command works in CI for your own fork.
+A check has a time limit (CHECK_SECONDS unless it sets its own): past it, it fails and the others still run.
 """
 
 from __future__ import annotations
@@ -19,7 +21,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from shared.grading.known_wrong import caught, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
+
+CHECK_SECONDS = 120  # the default time limit of one graded check
+LESSON_SECONDS = 1_800  # a last resort, should a lesson's checks hang where no time limit reaches
 
 
 @dataclass
@@ -30,21 +36,30 @@ class CheckResult:
     points: int
     passed: bool
     feedback: str
+    variant: str = ""
 
 
 def checks_file(lesson: Path) -> Path:
     return ROOT / "tests" / "lessons" / f"test_{lesson.stem}.py"
 
 
-def grade_lesson(lesson: Path, target: str) -> list[CheckResult]:
-    """Run one lesson's graded checks against ``target`` (``lessons`` or ``solutions``) in a new process."""
+def grade_lesson(lesson: Path, target: str, known_wrong_mode: bool = False) -> list[CheckResult]:
+    """Run one lesson's graded checks against ``target`` (``lessons`` or ``solutions``) in a new process;
+    with ``known_wrong_mode``, against the untouched exercise and each known-wrong solution instead."""
     environment = os.environ | {"KERAS_BACKEND": lesson_backend(lesson), "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory() as scratch:
         results_file = Path(scratch) / "results.json"
         command = [sys.executable, "-m", "pytest", str(checks_file(lesson)), f"--target={target}",
-                   "-p", "shared.grading.plugin", f"--grade-json={results_file}",
+                   "-p", "shared.grading.plugin", f"--grade-json={results_file}", f"--timeout={CHECK_SECONDS}",
                    "-q", "--no-header", "-p", "no:cacheprovider", "-W", "ignore"]
-        run = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True)
+        if known_wrong_mode:
+            command.append("--known-wrong")
+        try:
+            run = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
+                                 timeout=LESSON_SECONDS)
+        except subprocess.TimeoutExpired:
+            return [CheckResult(lesson.stem, "-", "(the checks did not finish)", 0, False,
+                                f"stopped after {LESSON_SECONDS} s")]
         if run.returncode not in (0, 1) or not results_file.exists():
             tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
             return [CheckResult(lesson.stem, "-", "(the checks did not run)", 0, False, " | ".join(tail))]
@@ -72,13 +87,39 @@ def render(results: list[CheckResult]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def known_wrong_report(lessons: list[Path]) -> tuple[str, bool]:
+    """For each lesson: every known-wrong solution, whether a check of its exercise caught it (failed with
+    feedback that names the mistake), and that feedback; then the share caught per lesson."""
+    rows, all_caught = [("lesson", "exercise", "known-wrong solution", "result", "feedback")], True
+    for lesson in lessons:
+        results = grade_lesson(lesson, "solutions", known_wrong_mode=True)
+        mistakes = known_wrong(lesson)
+        for mistake in mistakes:
+            failed = [r.feedback for r in results if r.variant == mistake.name and not r.passed]
+            found = caught(mistake, failed)
+            all_caught &= found
+            rows.append((lesson.stem, mistake.exercise, mistake.name, "caught" if found else "MISSED",
+                         failed[0] if failed else "passed every check"))
+        score = sum(row[3] == "caught" for row in rows if row[0] == lesson.stem)
+        rows.append((lesson.stem, "", f"caught {score} of {len(mistakes)}", "", ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4] for row in rows]
+    return "\n".join(line.rstrip() for line in lines), all_caught
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lesson", help="grade only this lesson (its number, e.g. 1)")
     parser.add_argument("--target", choices=("lessons", "solutions"), default="lessons",
                         help="grade your exercises (default) or the reference solutions")
+    parser.add_argument("--known-wrong", action="store_true",
+                        help="for instructors: grade every known-wrong solution and say which the checks catch")
     args = parser.parse_args(argv)
     lessons = [find_lesson(args.lesson, args.target)] if args.lesson is not None else None
+    if args.known_wrong:
+        table, all_caught = known_wrong_report(lessons or lesson_files("solutions"))
+        print(table)
+        return 0 if all_caught else 1
     results = grade(args.target, lessons)
     print(render(results))
     return 0 if results and all(r.passed for r in results) else 1

@@ -1,16 +1,78 @@
-"""Fixtures of the graded checks: the lesson under test (from --target) and real data subsets."""
+"""Fixtures of the graded checks: the lesson under test (from --target) and real data subsets.
+
+With ``--known-wrong``, the ``lesson`` fixture is instead each known-wrong solution of the check's own
+exercise (``tests/known_wrong/``) and the untouched exercise file: one process grades them all. Once a
+known-wrong solution has failed a check, its slow checks are skipped: it is caught already.
+"""
+
+from __future__ import annotations
 
 import types
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from shared.data import Imdb, load_imdb, stratified_sample
-from shared.grading.lessons import find_lesson, import_lesson
+from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
+from shared.grading.lessons import ROOT, find_lesson, import_lesson
+
+_CAUGHT = pytest.StashKey[set]()
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A version of the lesson to grade: the untouched exercise, or the solution with one mistake."""
+
+    name: str
+    path: Path
+    source: str | None = None
+
+
+def variants(lesson_number: str, exercise: str) -> list[Variant]:
+    solution = find_lesson(lesson_number, "solutions")
+    text = solution.read_text(encoding="utf-8")
+    return [Variant(UNTOUCHED, ROOT / "lessons" / solution.name)] + [
+        Variant(mistake.name, solution, apply(text, mistake))
+        for mistake in known_wrong(solution) if mistake.exercise == exercise]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker("exercise")
+    if metafunc.config.getoption("known_wrong") and "lesson" in metafunc.fixturenames and marker:
+        found = variants(metafunc.module.LESSON, marker.args[0])
+        metafunc.parametrize("lesson", found, indirect=True, ids=[v.name for v in found], scope="module")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_CAUGHT] = set()
+
+
+def _variant(item: pytest.Item) -> Variant | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("lesson") if callspec else None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    variant = _variant(item)
+    if variant and variant.name in item.config.stash[_CAUGHT] and item.get_closest_marker("slow"):
+        pytest.skip("caught by an earlier check")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = (yield).get_result()
+    variant = _variant(item)
+    if report.failed and variant and variant.name != UNTOUCHED:
+        item.config.stash[_CAUGHT].add(variant.name)
 
 
 @pytest.fixture(scope="module")
 def lesson(request: pytest.FixtureRequest) -> types.ModuleType:
     """The lesson named by the test module's LESSON, imported from --target without its long cells."""
+    variant = getattr(request, "param", None)
+    if variant is not None:
+        return import_lesson(variant.path, variant.source)
     return import_lesson(find_lesson(request.module.LESSON, request.config.getoption("target")))
 
 

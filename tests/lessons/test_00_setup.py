@@ -5,6 +5,9 @@ from importlib.metadata import version
 import keras
 import numpy as np
 import pytest
+from checking import dict_difference, numpy, output_kind, which_mistake
+
+from shared.data import Reviews
 
 LESSON = "00"
 
@@ -14,7 +17,7 @@ def test_versions_name_the_installed_libraries_and_backend(lesson):
     found = lesson.versions()
     expected = {name: version(name) for name in ("keras", "keras-hub", "torch", "tensorflow")}
     expected["backend"] = keras.backend.backend()
-    assert found == expected, f"expected {expected}, got {found}"
+    assert found == expected, f"expected {expected}; {dict_difference(expected, found)}"
 
 
 @pytest.mark.exercise("0.2", points=2)
@@ -26,18 +29,37 @@ def test_label_counts_on_the_real_splits(lesson, imdb):
 
 
 @pytest.mark.exercise("0.2", points=1)
-def test_label_counts_on_an_unbalanced_subset(lesson, imdb):
-    subset = imdb.train.take(np.r_[0:3, 20_000:20_010])  # 3 negative, then 10 positive reviews
-    counts = lesson.label_counts(subset)
-    assert counts == {"positive": 10, "negative": 3}, f"expected 10 positive and 3 negative, got {counts}"
+def test_label_counts_on_an_unbalanced_subset(lesson):
+    labels = np.array([0, 0, 0] + [1] * 10)
+    counts = lesson.label_counts(Reviews(["a review"] * 13, labels, np.where(labels == 1, 8, 2)))
+    expected = {"positive": 10, "negative": 3}
+    mistake = which_mistake([counts.get("positive"), counts.get("negative")] if isinstance(counts, dict) else None,
+                            {"the labels are swapped: 1 is positive": [3, 10],
+                             "each label counted as half the reviews: count the labels": [6, 7],
+                             "fractions, not counts": [10 / 13, 3 / 13]})
+    assert counts == expected, f"expected {expected} for 10 positive and 3 negative reviews, got {counts}{mistake}"
 
 
 @pytest.mark.exercise("0.3", points=1)
-def test_tiny_model_outputs_one_probability_per_review(lesson):
+def test_tiny_model_averages_then_applies_a_sigmoid(lesson):
+    keras.utils.set_random_seed(0)
     model = lesson.tiny_model(vocabulary_size=50, embedding_dim=4)
-    probabilities = keras.ops.convert_to_numpy(model(np.array([[1, 2, 3], [4, 5, 0]], dtype="int32")))
-    assert probabilities.shape == (2, 1), f"expected output shape (2, 1), got {probabilities.shape}"
-    assert np.all((probabilities >= 0) & (probabilities <= 1)), f"expected values in [0, 1], got {probabilities}"
+    ids = np.array([[1, 2, 3, 7], [4, 5, 6, 9]], dtype="int32")
+    kind, probabilities, logits = output_kind(model, ids)
+    assert probabilities.shape == (2, 1), f"expected output shape (2, 1), one probability per review, " \
+                                          f"got {probabilities.shape}"
+    vectors = numpy(model.layers[1].embeddings)[ids] if isinstance(model.layers[1], keras.layers.Embedding) \
+        else None
+    assert kind == "probabilities", (
+        f"expected probabilities, the sigmoid of the Dense unit's output ({logits[:, 0]}), got "
+        f"{probabilities[:, 0]}" + (" — the raw Dense output: add activation='sigmoid'" if kind == "logits" else ""))
+    if vectors is not None:
+        dense = model.layers[-1]
+        pooled = {"the maximum over the tokens, not their average": vectors.max(axis=1)}
+        features = keras.Model(model.input, dense.input)(ids)
+        mistake = which_mistake(numpy(features), pooled)
+        assert np.allclose(numpy(features), vectors.mean(axis=1), atol=1e-6), (
+            f"expected the Dense unit to read the average of the token vectors{mistake}")
 
 
 @pytest.mark.exercise("0.3", points=1)
