@@ -73,13 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     checks = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(checks)
     lesson, imdb = import_lesson(solution), load_imdb()
-    table = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}
     for name, measure in checks.CALIBRATED.items():
         accuracies, started = [], time.perf_counter()
         for seed in range(args.seeds):
             with tempfile.TemporaryDirectory() as workdir:
                 accuracies.append(float(measure(lesson, imdb, seed, Path(workdir))))
             print(f"{name} seed {seed}: {accuracies[-1]:.4f}", flush=True)
+        table = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}  # read late: others write too
         table[name] = threshold_from(accuracies) | {
             "seconds_per_run": round((time.perf_counter() - started) / args.seeds, 1)}
         print(name, table[name], flush=True)
