@@ -56,7 +56,7 @@ from shared.batches import keras_batches
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
 from shared.hub import HubLayer
 from shared.text import clean_html
-from shared.training import WarmUpLinearDecay, plot_history
+from shared.training import WarmUpLinearDecay, no_weight_decay, plot_history
 
 OUTPUT = Path("artifacts/lesson04")
 
@@ -94,14 +94,19 @@ def build_classifier(preprocess_handle: str, encoder_handle: str, dropout: float
 # BERT is fine-tuned with AdamW (Adam with decoupled weight decay, 0.01) and a learning rate that rises
 # linearly from 0 to its peak over the first 10% of the steps, then falls linearly to 0 at the last step:
 # `shared.training.WarmUpLinearDecay(peak, warmup_steps, total_steps)`. As in the original BERT code,
-# LayerNorm weights and biases get no weight decay: use the optimizer's
-# `exclude_from_weight_decay(var_names=[...])` with `"LayerNorm"`, `"layer_norm"` and `"bias"`.
+# LayerNorm weights and biases get no weight decay.
+#
+# A pitfall: `optimizer.exclude_from_weight_decay(var_names=[...])` matches its patterns against
+# `variable.name`. On the PyTorch backend (lesson 5) that is only the last part of the variable's path, and a
+# KerasHub LayerNorm's weights are named `gamma` and `beta`: `var_names=["LayerNorm", "layer_norm"]` then
+# leaves them decayed, without a warning. Select the variables by their path instead, the same on every
+# backend (`shared.training.no_weight_decay(variables)` does), and pass them as `var_list`.
 
 # %%
-def make_optimizer(total_steps: int, peak_learning_rate: float = 3e-5, warmup_fraction: float = 0.1,
-                   weight_decay: float = 0.01) -> keras.optimizers.AdamW:
-    """AdamW on a warm-up/linear-decay schedule; no decay for LayerNorm and bias weights."""
-    # HINT: warmup_steps = int(warmup_fraction * total_steps); keras.optimizers.AdamW(learning_rate=schedule, ...).
+def make_optimizer(variables: list, total_steps: int, peak_learning_rate: float = 3e-5,
+                   warmup_fraction: float = 0.1, weight_decay: float = 0.01) -> keras.optimizers.AdamW:
+    """AdamW on a warm-up/linear-decay schedule for ``variables``; none for their LayerNorm and bias weights."""
+    # HINT: int(warmup_fraction * total_steps) warm-up steps; exclude_from_weight_decay(var_list=...).
     raise NotImplementedError("Exercise 4.2: AdamW with warm-up and linear decay")
 
 
@@ -134,7 +139,8 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     valid_split = stratified_sample(valid_split, 1_000, seed=0)
     model = build_classifier(*hub_handles())
     steps = -(-len(train_split) // config["batch_size"]) * config["epochs"]
-    model.compile(optimizer=make_optimizer(steps, config["learning_rate"]), loss="binary_crossentropy",
+    model.compile(optimizer=make_optimizer(model.trainable_variables, steps, config["learning_rate"]),
+                  loss="binary_crossentropy",
                   metrics=["accuracy"])
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()

@@ -44,7 +44,7 @@ from shared.batches import plan_batches
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
 from shared.encoders import Encoder, for_inference, load_encoder, tokenizer_from_folder
 from shared.text import clean_html
-from shared.training import SAMPLE_REVIEWS, WarmUpLinearDecay, plot_history, print_predictions
+from shared.training import SAMPLE_REVIEWS, WarmUpLinearDecay, no_weight_decay, plot_history, print_predictions
 
 OUTPUT = Path("artifacts/lesson05")
 
@@ -135,6 +135,8 @@ class ReviewBatches(keras.utils.PyDataset):
 # (weight decay 0.01, none for LayerNorm and bias weights) on
 # `WarmUpLinearDecay(peak_learning_rate, 10% of total_steps, total_steps)`,
 # `SparseCategoricalCrossentropy(from_logits=True)` and a `SparseCategoricalAccuracy` named `"accuracy"`.
+# Exclude LayerNorm weights and biases by path, as in lesson 4: `var_names=["LayerNorm"]` would match
+# nothing here, since KerasHub names those weights `gamma` and `beta` (see the cell after this one).
 
 # %%
 def build_classifier(encoder: Encoder, total_steps: int, peak_learning_rate: float = 3e-5,
@@ -142,6 +144,19 @@ def build_classifier(encoder: Encoder, total_steps: int, peak_learning_rate: flo
     """A compiled model: backbone inputs -> pooled_output -> Dropout -> Dense(2) logits."""
     # HINT: inputs = encoder.backbone.input; pooled = encoder.backbone(inputs)["pooled_output"].
     raise NotImplementedError("Exercise 5.3: The classifier and its optimizer")
+
+
+# %% [markdown]
+# Which weights decay? Each variable's `name` is the last part of its `path`, so only the path tells a
+# LayerNorm's `gamma` from any other:
+
+# %% tags=["long"]
+encoder = load_encoder()
+classifier = build_classifier(encoder, total_steps=100)
+excluded = {variable.path for variable in no_weight_decay(classifier.trainable_variables)}
+for variable in classifier.trainable_variables[:9]:
+    print(f"{'no decay' if variable.path in excluded else 'decay':8s}  name={variable.name:10s}  path={variable.path}")
+print(f"... {len(excluded)} of {len(classifier.trainable_variables)} variables without weight decay")
 
 
 # %% [markdown]

@@ -44,7 +44,7 @@ from shared.batches import plan_batches
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
 from shared.encoders import Encoder, for_inference, load_encoder, tokenizer_from_folder
 from shared.text import clean_html
-from shared.training import SAMPLE_REVIEWS, WarmUpLinearDecay, plot_history, print_predictions
+from shared.training import SAMPLE_REVIEWS, WarmUpLinearDecay, no_weight_decay, plot_history, print_predictions
 
 OUTPUT = Path("artifacts/lesson05")
 
@@ -151,6 +151,8 @@ class ReviewBatches(keras.utils.PyDataset):
 # (weight decay 0.01, none for LayerNorm and bias weights) on
 # `WarmUpLinearDecay(peak_learning_rate, 10% of total_steps, total_steps)`,
 # `SparseCategoricalCrossentropy(from_logits=True)` and a `SparseCategoricalAccuracy` named `"accuracy"`.
+# Exclude LayerNorm weights and biases by path, as in lesson 4: `var_names=["LayerNorm"]` would match
+# nothing here, since KerasHub names those weights `gamma` and `beta` (see the cell after this one).
 
 # %%
 def build_classifier(encoder: Encoder, total_steps: int, peak_learning_rate: float = 3e-5,
@@ -164,11 +166,24 @@ def build_classifier(encoder: Encoder, total_steps: int, peak_learning_rate: flo
     classifier = keras.Model(inputs, logits, name="finetuned_bert")
     schedule = WarmUpLinearDecay(peak_learning_rate, total_steps // 10, total_steps)
     optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=0.01)
-    optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])
+    optimizer.exclude_from_weight_decay(var_list=no_weight_decay(classifier.trainable_variables))
     classifier.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
     return classifier
     # END SOLUTION
+
+
+# %% [markdown]
+# Which weights decay? Each variable's `name` is the last part of its `path`, so only the path tells a
+# LayerNorm's `gamma` from any other:
+
+# %% tags=["long"]
+encoder = load_encoder()
+classifier = build_classifier(encoder, total_steps=100)
+excluded = {variable.path for variable in no_weight_decay(classifier.trainable_variables)}
+for variable in classifier.trainable_variables[:9]:
+    print(f"{'no decay' if variable.path in excluded else 'decay':8s}  name={variable.name:10s}  path={variable.path}")
+print(f"... {len(excluded)} of {len(classifier.trainable_variables)} variables without weight decay")
 
 
 # %% [markdown]

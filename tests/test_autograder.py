@@ -111,6 +111,7 @@ def test_untouched_exercises_and_known_wrong_solutions_fail(solution):
     """One process per lesson grades the untouched exercise file and every known-wrong solution: each must
     fail a check of its own exercise, with feedback that names the mistake."""
     results = report.grade_lesson(solution, "solutions", known_wrong_mode=True)
+    assert not [r for r in results if r.exercise == "-"], results
     untouched = [r for r in results if r.variant == UNTOUCHED]
     assert untouched and not [r.check for r in untouched if r.passed]
     assert all(r.feedback.startswith("not done yet: Exercise ") for r in untouched), untouched

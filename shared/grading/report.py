@@ -94,6 +94,9 @@ def known_wrong_report(lessons: list[Path]) -> tuple[str, bool]:
     for lesson in lessons:
         results = grade_lesson(lesson, "solutions", known_wrong_mode=True)
         mistakes = known_wrong(lesson)
+        for broken in [r for r in results if r.exercise == "-"]:
+            rows.append((lesson.stem, "-", broken.check, "ERROR", broken.feedback))
+            all_caught = False
         for mistake in mistakes:
             failed = [r.feedback for r in results if r.variant == mistake.name and not r.passed]
             found = caught(mistake, failed)
