@@ -87,3 +87,9 @@ def calibrated_threshold(name: str) -> float:
     """The threshold of an accuracy check, from the committed calibration (tests/lessons/calibrate.py)."""
     table = json.loads((Path(__file__).with_name("calibration.json")).read_text())
     return table[name]["threshold"]
+
+
+def which_of(found, mistakes, atol: float = 1e-5) -> str:
+    """``which_mistake`` for (description, value) pairs: one mistake may be listed with several values,
+    the different things learners write that make it."""
+    return next((f" — {description}" for description, value in mistakes if same(found, value, atol)), "")

@@ -1,25 +1,91 @@
-"""Graded checks of lesson 1: split counts, cleaning, lengths, the vocabulary, id sequences."""
+"""Graded checks of lesson 1: split counts, cleaning, lengths, the vocabulary, id sequences.
+
+Each check compares what the learner's function returns with what it should, and where a known mistake
+(tests/known_wrong/01_data.py) explains the difference, names it. Checks of later exercises build their
+expectations from the learner's own earlier functions (clean_review, build_vocabulary), so that one
+exercise's mistake does not fail the next one's checks.
+"""
+
+import re
+from collections import Counter
 
 import numpy as np
 import pytest
+from checking import dict_difference, which_mistake, which_of
 
-from shared import text
 from shared.data import Imdb, Reviews
 
 LESSON = "01"
 
 
-def reviews_of(texts: list[str]) -> Reviews:
-    return Reviews(texts, np.arange(len(texts)) % 2, np.ones(len(texts), dtype=np.int64))
+def reviews_of(texts: list[str], labels=None) -> Reviews:
+    labels = np.arange(len(texts)) % 2 if labels is None else np.asarray(labels)
+    return Reviews(texts, labels, np.where(labels == 1, 8, 2))
 
 
-@pytest.mark.exercise("1.1", points=2)
+def learner_words(lesson, texts: list[str]) -> list[list[str]]:
+    """The words of each review as the learner's own clean_review gives them: exercise 1.2 is judged on its
+    own, not again in the exercises that use it."""
+    return [lesson.clean_review(review).split() for review in texts]
+
+
+# --------------------------------------------------------------------------- 1.1 describe_split
+
+
+@pytest.mark.exercise("1.1", points=1)
+def test_describe_split_on_an_unbalanced_handmade_split(lesson):
+    texts = ["Great film.<br /><br />Loved it.<br />Really.", "A brilliant, brave cast.", "Dull.<br />Boring.",
+             "Bad.", "Fine."]
+    found = lesson.describe_split(reviews_of(texts, [1, 1, 0, 1, 0]))
+    expected = {"reviews": 5, "positive": 3, "negative": 2, "with_html_breaks": 2}
+    counted = found if isinstance(found, dict) else {}
+    labels = which_mistake([counted.get("positive"), counted.get("negative")],
+                           {"the labels are swapped: 1 is positive, 0 negative": [2, 3],
+                            "every review counted as positive: len() of a mask counts all its entries, "
+                            "sum it instead": [5, 0]})
+    breaks = which_mistake(counted.get("with_html_breaks"),
+                           {"counted every '<br />', not the reviews that have one": 4,
+                            "counted the letters 'br' anywhere (as in 'brilliant'), not the '<br />' tag": 3})
+    assert found == expected, (f"for 5 reviews, 3 positive, 2 with '<br />': {dict_difference(expected, found)}"
+                               f"{labels}{breaks}")
+
+
+@pytest.mark.exercise("1.1", points=1)
 def test_describe_split_counts_the_real_data(lesson, imdb):
     expected = {"train": {"reviews": 25_000, "positive": 12_500, "negative": 12_500, "with_html_breaks": 14_665},
                 "test": {"reviews": 25_000, "positive": 12_500, "negative": 12_500, "with_html_breaks": 14_535}}
     for name in expected:
         found = lesson.describe_split(getattr(imdb, name))
-        assert found == expected[name], f"expected {expected[name]} for the {name} split, got {found}"
+        assert found == expected[name], (f"expected {expected[name]} for the {name} split; "
+                                         f"{dict_difference(expected[name], found)}")
+
+
+# --------------------------------------------------------------------------- 1.2 clean_review
+
+
+def _tags(raw: str, pattern: str = r"<[^>]*>", by: str = " ") -> str:
+    return re.sub(pattern, by, raw)
+
+
+def _letters(raw: str) -> str:
+    return " ".join(re.sub(r"[^a-z]+", " ", raw).split())
+
+
+SPACES = "extra spaces were kept: collapse runs of spaces into one and strip both ends"
+CLEANING_MISTAKES = [  # (the mistake, what it makes of a review); a mistake may be written several ways
+    ("upper-case letters were dropped: lower-case the text before removing non-letters",
+     lambda raw: _letters(_tags(raw))),
+    ("the HTML tags became words ('br'): remove the tags before removing non-letters",
+     lambda raw: _letters(raw.lower())),
+    ("words on either side of a tag were glued together: replace each tag by a space",
+     lambda raw: _letters(_tags(raw, by="").lower())),
+    ("a greedy tag pattern also removed the text between two tags: match one tag with <[^>]*>",
+     lambda raw: _letters(_tags(raw, r"<.*>").lower())),
+    ("punctuation was deleted, not replaced by a space (\"it's\" became \"its\")",
+     lambda raw: " ".join(re.sub(r"[^a-z\s]", "", _tags(raw).lower()).split())),
+    (SPACES, lambda raw: re.sub(r"[^a-z]+", " ", _tags(raw).lower())),
+    (SPACES, lambda raw: re.sub(r"[^a-z]", " ", _tags(raw).lower())),
+]
 
 
 @pytest.mark.exercise("1.2", points=1)
@@ -27,51 +93,183 @@ def test_describe_split_counts_the_real_data(lesson, imdb):
     ("Great!<br /><br />10/10", "great"),
     ("It's <i>SO</i> good...  really", "it s so good really"),
     ("Line one.<br/>Line two.", "line one line two"),
+    ("The end<br />Credits roll", "the end credits roll"),
+    ("  Spaced\tout -- and about! ", "spaced out and about"),
 ])
 def test_clean_review(lesson, raw, clean):
     found = lesson.clean_review(raw)
-    assert found == clean, f"expected clean_review({raw!r}) == {clean!r}, got {found!r}"
+    mistake = which_of(found, [(name, make(raw)) for name, make in CLEANING_MISTAKES])
+    assert found == clean, f"expected clean_review({raw!r}) == {clean!r}, got {found!r}{mistake}"
 
 
 @pytest.mark.exercise("1.2", points=1)
 def test_cleaning_removes_every_html_break(lesson, small_imdb):
     cleaned = [lesson.clean_review(t) for t in small_imdb.train.texts]
     left = [c for c in cleaned if "br" in c.split() or "<" in c]
-    assert not left, f"expected no '<br />' (or the word 'br') after cleaning, found it in {len(left)} reviews"
+    assert not left, (f"expected no '<br />' (or the word 'br') after cleaning, found it in {len(left)} of 2,000 "
+                      f"reviews, e.g. {left[0][:80]!r}")
+
+
+# --------------------------------------------------------------------------- 1.3 review_lengths
 
 
 @pytest.mark.exercise("1.3", points=1)
 def test_review_lengths(lesson, small_imdb):
-    found = lesson.review_lengths(small_imdb.test.texts[:50])
-    expected = np.array([len(text.words(t)) for t in small_imdb.test.texts[:50]])
-    assert isinstance(found, np.ndarray) and found.shape == (50,), f"expected an array of shape (50,), got {found!r}"
-    assert np.array_equal(found, expected), f"expected lengths {expected[:5]}..., got {found[:5]}..."
+    texts = small_imdb.test.texts[:50]
+    found = lesson.review_lengths(texts)
+    expected = np.array([len(words) for words in learner_words(lesson, texts)])
+    assert isinstance(found, np.ndarray) and found.shape == (50,), (
+        f"expected an int NumPy array of shape (50,), got a {type(found).__name__}"
+        + (f" of shape {found.shape}" if isinstance(found, np.ndarray) else ""))
+    mistake = which_of(found, [("counted characters, not words", [len(lesson.clean_review(t)) for t in texts]),
+                               ("counted characters, not words", [len(t) for t in texts]),
+                               ("split the raw text: clean each review first", [len(t.split()) for t in texts])])
+    assert np.array_equal(found, expected), (
+        f"expected lengths {expected[:5].tolist()}..., got {found[:5].tolist()}...{mistake}")
+    assert found.dtype.kind in "iu", f"expected whole numbers as an int array, got {found.dtype}"
 
 
-@pytest.mark.exercise("1.4", points=2)
-def test_vocabulary_matches_the_seed_recipe(lesson, small_imdb):
-    found = lesson.build_vocabulary(small_imdb.train.texts, max_words=2_000, min_count=5)
-    expected = text.build_vocabulary(small_imdb.train.texts, max_words=2_000, min_count=5)
-    assert (found.get("<PAD>"), found.get("<UNK>")) == (0, 1), "expected <PAD> = 0 and <UNK> = 1"
-    assert len(found) == len(expected), f"expected {len(expected)} ids (2,000 words + 2 specials), got {len(found)}"
-    assert found == expected, "expected ids in order of frequency, most frequent word = 2"
+# --------------------------------------------------------------------------- 1.4 build_vocabulary
+
+
+def reference_vocabulary(words: list[list[str]], max_words: int, min_count: int) -> dict[str, int]:
+    """The recipe of exercise 1.4 on reviews split into ``words``."""
+    counts = Counter(word for review in words for word in review)
+    frequent = [word for word, count in counts.most_common(max_words) if count >= min_count]
+    return {"<PAD>": 0, "<UNK>": 1} | {word: i for i, word in enumerate(frequent, start=2)}
+
+
+def vocabulary_mistakes(texts: list[str], words: list[list[str]], max_words: int,
+                        min_count: int) -> list[tuple[str, dict]]:
+    """(known mistake of exercise 1.4, what it builds from ``texts``, whose cleaned words are ``words``) pairs."""
+    right = list(reference_vocabulary(words, max_words, min_count))[2:]
+    raw = "words counted from the raw text: clean each review (clean_review) before counting"
+    return [
+        ("words seen exactly min_count times are missing: keep count >= min_count",
+         reference_vocabulary(words, max_words, min_count + 1)),
+        ("max_words - 2 words: <PAD> and <UNK> come on top of max_words",
+         reference_vocabulary(words, max_words - 2, min_count)),
+        (raw, reference_vocabulary([t.lower().split() for t in texts], max_words, min_count)),
+        (raw, reference_vocabulary([t.split() for t in texts], max_words, min_count)),
+        ("ids in alphabetical order, not by frequency",
+         {"<PAD>": 0, "<UNK>": 1} | {word: i for i, word in enumerate(sorted(right), start=2)}),
+        ("the most frequent word has id 1, the id of <UNK>: words start at 2",
+         {"<PAD>": 0, "<UNK>": 1} | {word: i for i, word in enumerate(right, start=1)}),
+    ]
+
+
+def vocabulary_feedback(found, expected: dict, mistakes: list[tuple[str, dict]]) -> str:
+    """What differs between two vocabularies, in a line, and the known mistake that explains it."""
+    if not isinstance(found, dict):
+        return f"expected a dict of word ids, got {type(found).__name__}"
+    mistake = next((f" — {name}" for name, wrong in mistakes if found == wrong), "")
+    missing = [word for word in expected if word not in found]
+    extra = [word for word in found if word not in expected]
+    moved = [f"{word}={found[word]} (expected {expected[word]})" for word in expected
+             if word in found and found[word] != expected[word]]
+    parts = [f"expected {len(expected)} ids, got {len(found)}"]
+    parts += [f"missing {missing[:4]}"] * bool(missing) + [f"unexpected {extra[:4]}"] * bool(extra)
+    parts += [f"wrong ids: {', '.join(moved[:3])}"] * bool(moved)
+    return "; ".join(parts) + mistake
+
+
+# A tiny corpus: film 6 times, good 5, acting and plot 3 each (acting first), zebra 2, rare once, with the
+# case, punctuation and <br /> that cleaning removes.
+SMALL_CORPUS = ["Film, film: FILM!<br />Acting good.", "Good film. Plot, acting.<br /><br />Zebra",
+                "good GOOD film; plot... zebra", "film (rare) acting plot good"]
+
+
+@pytest.mark.exercise("1.4", points=1)
+@pytest.mark.parametrize("max_words, min_count", [(10, 2), (3, 1)])
+def test_vocabulary_of_a_small_corpus(lesson, max_words, min_count):
+    found = lesson.build_vocabulary(SMALL_CORPUS, max_words=max_words, min_count=min_count)
+    words = learner_words(lesson, SMALL_CORPUS)
+    expected = reference_vocabulary(words, max_words, min_count)
+    mistakes = vocabulary_mistakes(SMALL_CORPUS, words, max_words, min_count)
+    assert found == expected, (f"with max_words={max_words}, min_count={min_count}, "
+                               f"{vocabulary_feedback(found, expected, mistakes)}")
 
 
 @pytest.mark.exercise("1.4", points=1)
 def test_vocabulary_respects_min_count(lesson):
     texts = ["good good good bad"] * 2 + ["rare"]
     found = lesson.build_vocabulary(texts, max_words=10, min_count=2)
-    assert found == {"<PAD>": 0, "<UNK>": 1, "good": 2, "bad": 3}, f"expected good=2, bad=3 and no 'rare', got {found}"
+    expected = {"<PAD>": 0, "<UNK>": 1, "good": 2, "bad": 3}
+    mistakes = [("'rare' (seen once) was kept: keep only words seen min_count times or more",
+                 expected | {"rare": 4})]
+    assert found == expected, (f"with min_count=2, {vocabulary_feedback(found, expected, mistakes)} "
+                               f"(expected good=2, bad=3 and no 'rare', got {found})")
 
 
-@pytest.mark.exercise("1.5", points=2)
-def test_sequences_have_the_right_shape_dtype_and_ids(lesson, small_imdb):
-    vocabulary, train_ids, test_ids = lesson.vectorize_splits(small_imdb, max_words=3_000, length=64)
-    assert train_ids.shape == (2_000, 64) and test_ids.shape == (1_000, 64), (
-        f"expected shapes (2000, 64) and (1000, 64), got {train_ids.shape} and {test_ids.shape}")
-    assert train_ids.dtype == np.int32, f"expected int32 ids, got {train_ids.dtype}"
-    expected = text.encode(small_imdb.test.texts, vocabulary, length=64)
-    assert np.array_equal(test_ids, expected), "expected the first 64 word ids, <UNK> = 1, padded with 0 at the end"
+@pytest.mark.exercise("1.4", points=1)
+def test_vocabulary_matches_the_seed_recipe_on_real_reviews(lesson, small_imdb):
+    texts = small_imdb.train.texts
+    found = lesson.build_vocabulary(texts, max_words=2_000, min_count=5)
+    words = learner_words(lesson, texts)
+    expected = reference_vocabulary(words, 2_000, 5)
+    assert found == expected, ("with max_words=2000, min_count=5 on 2,000 real reviews, "
+                               f"{vocabulary_feedback(found, expected, vocabulary_mistakes(texts, words, 2_000, 5))}")
+
+
+# --------------------------------------------------------------------------- 1.5 vectorize_splits
+
+
+def encode(words: list[list[str]], vocabulary: dict[str, int], length: int, *, unknown: int | None = 1,
+           tail: bool = False, pre: bool = False, cut_first: bool = True) -> np.ndarray:
+    """Exercise 1.5's encoding of reviews split into ``words`` and, through the keywords, its known mistakes
+    (``unknown=None`` drops the unknown words, after or before cutting the review to ``length`` words)."""
+    ids = np.zeros((len(words), length), dtype=np.int32)
+    for row, found in enumerate(words):
+        if cut_first:
+            found = found[-length:] if tail else found[:length]
+        found = [i for i in (vocabulary.get(word, unknown) for word in found) if i is not None][:length]
+        if found and pre:
+            ids[row, length - len(found):] = found
+        elif found:
+            ids[row, :len(found)] = found
+    return ids
+
+
+def ids_feedback(name: str, found, words: list[list[str]], vocabulary: dict, length: int) -> str:
+    """" — <mistake>" when a known mistake of exercise 1.5 encodes the reviews as ``found``."""
+    def mistake(**how):
+        return encode(words, vocabulary, length, **how)
+    dropped = "unknown words were dropped: each becomes <UNK> (1)"
+    return which_of(found, [
+        (f"the {name} ids are all zeros: encode the {name} reviews too", np.zeros((len(words), length))),
+        ("padded at the start: put the word ids first and the <PAD> zeros at the end", mistake(pre=True)),
+        ("kept the last words of long reviews: keep the first `length` words", mistake(tail=True)),
+        (dropped, mistake(unknown=None)),
+        (dropped, mistake(unknown=None, cut_first=False)),
+        ("unknown words became <PAD> (0): each becomes <UNK> (1)", mistake(unknown=0)),
+    ])
+
+
+def check_ids(name: str, found, words: list[list[str]], vocabulary: dict, length: int) -> None:
+    """Fail, saying why, unless ``found`` is the int32 encoding of the reviews split into ``words``."""
+    expected = encode(words, vocabulary, length)
+    assert isinstance(found, np.ndarray) and found.shape == expected.shape, (
+        f"expected {name} ids of shape {expected.shape}, got "
+        f"{found.shape if isinstance(found, np.ndarray) else type(found).__name__}")
+    if not np.array_equal(found, expected):
+        row = int(np.argmax(np.any(found != expected, axis=1)))
+        why = ids_feedback(name, found, words, vocabulary, length) or (
+            f"; {name} review {row} should be {expected[row, :12].tolist()}..., got {found[row, :12].tolist()}...")
+        raise AssertionError(f"expected the {name} ids to be the first {length} word ids of each review, "
+                             f"<UNK> = 1, padded with 0 at the end{why}")
+    assert found.dtype == np.int32, f"expected int32 ids, got {found.dtype}: ask np.zeros for dtype=np.int32"
+
+
+TINY = Imdb(reviews_of(["Good film, good cast.", "A bad film.<br />Bad, bad, bad!",
+                        "Good fun: a good, good film, a good one", "film"]),
+            reviews_of(["Good zebra film.", "An awful, bad film with a good cast and a bad end", ""]))
+
+
+@pytest.mark.exercise("1.5", points=1)
+def test_sequences_of_a_tiny_imdb(lesson):
+    vocabulary, train_ids, test_ids = lesson.vectorize_splits(TINY, max_words=10, min_count=2, length=6)
+    for name, found, split in (("train", train_ids, TINY.train), ("test", test_ids, TINY.test)):
+        check_ids(name, found, learner_words(lesson, split.texts), vocabulary, 6)
 
 
 @pytest.mark.exercise("1.5", points=2)
@@ -79,6 +277,31 @@ def test_vocabulary_comes_from_the_training_split_only(lesson):
     train = reviews_of(["a fine film indeed"] * 6)
     test = reviews_of(["zebra zebra zebra zebra zebra zebra film"] * 6)
     vocabulary, _, test_ids = lesson.vectorize_splits(Imdb(train, test), min_count=5, length=8)
-    assert "zebra" not in vocabulary, "expected the vocabulary to ignore words seen only in the test split"
-    assert test_ids[0].tolist() == [1] * 6 + [vocabulary["film"], 0], (
-        f"expected test words unseen in training to become <UNK> (1), got {test_ids[0].tolist()}")
+    assert "zebra" not in vocabulary, (
+        "expected no 'zebra', seen only in test reviews, in the vocabulary — the vocabulary includes words seen "
+        "only in the test split: build it from imdb.train only")
+    expected = [1] * 6 + [vocabulary.get("film"), 0]
+    assert test_ids[0].tolist() == expected, (
+        f"expected the test review 'zebra x6 film' as {expected} (unseen words are <UNK> = 1), "
+        f"got {test_ids[0].tolist()}")
+
+
+def split_vocabulary_mistake(lesson, vocabulary: dict, imdb: Imdb) -> str:
+    """" — <mistake>" when a known mistake of exercise 1.5 builds ``vocabulary`` (max_words=3000, min_count=5)."""
+    train = imdb.train.texts
+    return which_mistake(vocabulary, {
+        "the vocabulary includes words seen only in the test split: build it from imdb.train only":
+            lesson.build_vocabulary(train + imdb.test.texts, max_words=3_000, min_count=5),
+        "max_words and min_count were not passed on to build_vocabulary": lesson.build_vocabulary(train)})
+
+
+@pytest.mark.exercise("1.5", points=2)
+def test_sequences_of_real_reviews(lesson, small_imdb):
+    vocabulary, train_ids, test_ids = lesson.vectorize_splits(small_imdb, max_words=3_000, min_count=5, length=64)
+    train = small_imdb.train.texts
+    expected = lesson.build_vocabulary(train, max_words=3_000, min_count=5)
+    assert vocabulary == expected, (
+        f"expected the vocabulary build_vocabulary(train texts, max_words=3000, min_count=5), {len(expected)} ids, "
+        f"got {len(vocabulary)} ids{split_vocabulary_mistake(lesson, vocabulary, small_imdb)}")
+    check_ids("train", train_ids, learner_words(lesson, train), vocabulary, 64)
+    check_ids("test", test_ids, learner_words(lesson, small_imdb.test.texts), vocabulary, 64)
