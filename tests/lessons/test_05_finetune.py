@@ -1,89 +1,218 @@
 """Graded checks of lesson 5: truncation, dynamic padding, the fine-tuned classifier, save and reload."""
 
+import functools
+
 import keras
 import numpy as np
 import pytest
+from checking import calibrated_threshold, dropout_zeros, numpy, output_layer, which_mistake
 
 from shared.data import stratified_sample
-from shared.encoders import load_encoder
+from shared.encoders import Encoder, load_encoder
+from shared.text import clean_html
 
 LESSON = "05"
 CLS, SEP = 101, 102
+TEXTS = ["A wonderful film, I loved it.", "Dull and far too long.", "Fine.", "Café society, oddly moving."]
 
 
-@pytest.fixture(scope="module")
-def encoder():
-    return load_encoder(sequence_length=64)
+@functools.cache
+def pristine_encoder() -> tuple[Encoder, list]:
+    encoder = load_encoder(sequence_length=64)
+    return encoder, encoder.backbone.get_weights()
+
+
+@pytest.fixture
+def encoder() -> Encoder:
+    """The pretrained encoder at length 64, its weights as downloaded: no check sees another's training."""
+    encoder, weights = pristine_encoder()
+    encoder.backbone.set_weights(weights)
+    return encoder
 
 
 @pytest.mark.exercise("5.1", points=2)
-@pytest.mark.parametrize("strategy, budget, expected", [
-    ("head", 4, [0, 1, 2, 3]),
-    ("tail", 4, [6, 7, 8, 9]),
-    ("head+tail", 4, [0, 7, 8, 9]),
-    ("head+tail", 8, [0, 1, 4, 5, 6, 7, 8, 9]),
-    ("tail", 12, list(range(10))),
-])
-def test_select_tokens(lesson, strategy, budget, expected):
-    found = lesson.select_tokens(list(range(10)), budget, strategy)
-    assert list(found) == expected, f"expected select_tokens(range(10), {budget}, {strategy!r}) == {expected}, " \
-                                    f"got {list(found)}"
+def test_select_tokens(lesson):
+    cases = [("head", 4, [0, 1, 2, 3]), ("tail", 4, [6, 7, 8, 9]), ("head+tail", 4, [0, 7, 8, 9]),
+             ("head+tail", 8, [0, 1, 4, 5, 6, 7, 8, 9]), ("tail", 12, list(range(10))), ("head", 10, list(range(10)))]
+    for strategy, budget, expected in cases:
+        found = list(lesson.select_tokens(list(range(10)), budget, strategy))
+        hint = f" — {len(found)} tokens for a budget of {budget}" if len(found) > budget else \
+            " — a review within the budget is kept whole" if budget >= 10 else \
+            " — head+tail keeps the first budget // 4 and the last budget - budget // 4" \
+            if strategy == "head+tail" and len(found) == budget else ""
+        assert found == expected, (
+            f"expected select_tokens(range(10), {budget}, {strategy!r}) == {expected}, got {found}{hint}")
 
 
 @pytest.mark.exercise("5.2", points=2)
 def test_pack_pads_to_the_longest_in_the_batch(lesson):
     packed = lesson.pack([[7, 8, 9], [5]], CLS, SEP, max_length=128)
+    assert set(packed) == {"token_ids", "segment_ids", "padding_mask"}, (
+        f"expected the keys token_ids, segment_ids and padding_mask, got {sorted(packed)}")
+    token_ids, mask = np.asarray(packed["token_ids"]), np.asarray(packed["padding_mask"])
     expected = [[CLS, 7, 8, 9, SEP], [CLS, 5, SEP, 0, 0]]
-    assert set(packed) == {"token_ids", "segment_ids", "padding_mask"}, f"got keys {sorted(packed)}"
-    assert np.asarray(packed["token_ids"]).tolist() == expected, (
-        f"expected token_ids {expected} (padded to the longest, not to 128), got {np.asarray(packed['token_ids'])}")
-    assert np.asarray(packed["padding_mask"]).tolist() == [[1] * 5, [1, 1, 1, 0, 0]]
-    assert not np.asarray(packed["segment_ids"]).any() and np.asarray(packed["token_ids"]).dtype == np.int32
+    hint = " — padded to max_length, not to the longest in the batch" if token_ids.shape[-1] == 128 else \
+        " — each row needs [CLS] first and [SEP] after its tokens" if token_ids.shape[-1] in (3, 4) else ""
+    assert token_ids.tolist() == expected, f"expected token_ids {expected}, got {token_ids.tolist()[:2]}{hint}"
+    assert mask.tolist() == [[1] * 5, [1, 1, 1, 0, 0]], (
+        f"expected padding_mask [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]] (1 on [CLS], the tokens and [SEP]), "
+        f"got {mask.tolist()}")
+    segments = np.asarray(packed["segment_ids"])
+    assert segments.shape == token_ids.shape and not segments.any(), (
+        f"expected segment_ids of zeros, shape {token_ids.shape}, got {segments.tolist()}")
+    assert token_ids.dtype == np.int32 and mask.dtype == np.int32, (
+        f"expected int32 arrays, got token_ids {token_ids.dtype} and padding_mask {mask.dtype}")
 
 
 @pytest.mark.exercise("5.2", points=1)
 def test_pack_never_exceeds_max_length(lesson):
     packed = lesson.pack([list(range(1000, 1300))], CLS, SEP, max_length=16)
     row = np.asarray(packed["token_ids"])[0].tolist()
-    assert len(row) == 16 and row[0] == CLS and row[-1] == SEP, f"expected [CLS] 14 tokens [SEP], got {row}"
+    assert len(row) == 16 and row[0] == CLS and row[-1] == SEP, (
+        f"expected 16 ids, [CLS] 14 tokens [SEP], got {len(row)} ids: {row[:3]} ... {row[-3:]}")
+
+
+def inputs_of(encoder: Encoder, texts: list[str]) -> dict:
+    return {key: numpy(value) for key, value in encoder.preprocessor([clean_html(t) for t in texts]).items()}
 
 
 @pytest.mark.exercise("5.3", points=1)
-def test_classifier_is_two_class_and_compiled(lesson, encoder):
+def test_classifier_gives_two_logits_from_the_pooled_output(lesson, encoder):
     classifier = lesson.build_classifier(encoder, total_steps=100)
     assert encoder.backbone in classifier.layers, "expected the encoder's backbone inside the model"
-    logits = classifier.predict(lesson.pack([[2000, 2001], [2002]], CLS, SEP), verbose=0)
-    assert logits.shape == (2, 2), f"expected two logits per review, shape (2, 2), got {logits.shape}"
-    optimizer = classifier.optimizer
+    inputs = inputs_of(encoder, TEXTS)
+    output = numpy(classifier(inputs, training=False))
+    assert output.shape == (4, 2), f"expected two logits per review, shape (4, 2), got {output.shape}"
+    dense = output_layer(classifier)
+    features = numpy(keras.Model(classifier.input, dense.input)(inputs, training=False))
+    logits = features @ numpy(dense.kernel) + numpy(dense.bias)
+    softmax = " — probabilities: the loss expects logits, so no softmax" if np.allclose(
+        output, numpy(keras.ops.softmax(logits)), atol=1e-5) else ""
+    assert np.allclose(output, logits, atol=1e-4), f"expected the Dense layer's logits, got {output[0]}{softmax}"
+    outputs = encoder.backbone(inputs, training=False)
+    sequence = numpy(outputs["sequence_output"])
+    mistake = which_mistake(features, {"the [CLS] vector before BERT's pooler": sequence[:, 0],
+                                       "the mean of the token vectors": sequence.mean(axis=1)}, atol=1e-4)
+    assert np.allclose(features, numpy(outputs["pooled_output"]), atol=1e-4), (
+        f"expected the Dense layer to read the backbone's pooled_output{mistake}")
+
+
+@pytest.mark.exercise("5.3", points=1)
+def test_classifier_drops_out_before_the_logits(lesson, encoder):
+    classifier = lesson.build_classifier(encoder, total_steps=100, dropout=0.5)
+    zeros = dropout_zeros(classifier, inputs_of(encoder, TEXTS), repeats=2)
+    hint = " — no dropout before the Dense layer" if zeros == 0 else \
+        " — the dropout argument is not used" if abs(zeros - 0.1) < 0.05 else ""
+    assert 0.4 <= zeros <= 0.6, (
+        f"expected build_classifier(..., dropout=0.5) to drop about half of the pooled output while training, "
+        f"dropped {zeros:.0%}{hint}")
+
+
+@pytest.mark.exercise("5.3", points=1)
+def test_loss_reads_logits_and_the_rate_warms_up(lesson, encoder):
+    classifier = lesson.build_classifier(encoder, total_steps=100, peak_learning_rate=4e-5)
+    logits, labels = np.array([[0.0, 2.0], [1.0, -1.0]], "float32"), np.array([1, 1])
+    loss = float(numpy(classifier.compute_loss(y=labels, y_pred=logits)))
+    expected = float(np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[[0, 1], labels]))
+    assert abs(loss - expected) < 1e-4, (
+        f"expected the loss of logits {logits.tolist()} for labels [1, 1] to be {expected:.4f} (softmax cross-entropy), "
+        f"got {loss:.4f} — the loss must read logits: from_logits=True")
+    schedule = classifier.optimizer._learning_rate
+    assert callable(schedule), f"expected a learning-rate schedule, got the constant {schedule}"
+    found = [round(float(numpy(schedule(step))), 9) for step in (0, 5, 10, 100)]
+    assert np.allclose(found, [0.0, 2e-5, 4e-5, 0.0], atol=1e-9), (
+        f"expected learning rates [0, 2e-05, 4e-05, 0] at steps 0, 5, 10 and 100 (10% warm-up), got {found}")
+
+
+@pytest.mark.exercise("5.3", points=2)
+def test_adamw_decays_kernels_but_not_layer_norms_or_biases(lesson, encoder):
+    classifier = lesson.build_classifier(encoder, total_steps=10, peak_learning_rate=0.1)
+    optimizer, variables = classifier.optimizer, classifier.trainable_variables
     assert isinstance(optimizer, keras.optimizers.AdamW), f"expected AdamW, got {type(optimizer).__name__}"
-    first_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
-    assert first_rate == 0.0, f"expected the learning rate to start at 0 (warm-up), got {first_rate}"
+    assert optimizer.weight_decay == pytest.approx(0.01), f"expected weight decay 0.01, got {optimizer.weight_decay}"
+    for variable in variables:  # with zero gradients, AdamW moves a weight by its decay alone
+        variable.assign(np.ones(variable.shape, "float32"))
+    for _ in range(2):  # step 0 has learning rate 0 (warm-up)
+        optimizer.apply_gradients([(keras.ops.zeros(v.shape), v) for v in variables])
+    decayed = {v.path: not np.allclose(numpy(v), 1.0) for v in variables}
+    norms = [p for p in decayed if decayed[p] and "norm" in p]
+    hint = " — var_names matches variable.name, which here is only 'gamma' or 'beta': select by path, " \
+           "with var_list" if norms and not any(decayed[p] for p in decayed if p.endswith("bias")) else ""
+    assert not norms, f"expected no weight decay on LayerNorm weights, got it on {norms[:2]}{hint}"
+    biases = [p for p in decayed if decayed[p] and p.endswith("bias")]
+    assert not biases, f"expected no weight decay on biases, got it on {biases[:2]}"
+    kept = [p for p in decayed if not decayed[p] and p.endswith(("kernel", "embeddings"))]
+    assert not kept, f"expected weight decay on kernels and embeddings, got none on {kept[:2]}"
+
+
+def fitted_accuracy(lesson, imdb, seed: int, workdir) -> float:
+    """Fine-tune on 32 real reviews for 4 epochs (8 steps of 16, length 64); accuracy on those same reviews.
+
+    A classifier that learns fits them; one whose gradients never reach the weights stays near chance.
+    (Accuracy on unseen reviews after a few steps of a CPU budget varies too much to be graded: 0.57-0.71
+    over three seeds for 20 steps.)"""
+    encoder, weights = pristine_encoder()
+    encoder.backbone.set_weights(weights)
+    keras.utils.set_random_seed(seed)
+    train = stratified_sample(imdb.train, 32, seed=seed)
+    batches = lesson.ReviewBatches(train.texts, train.labels, encoder, 16, 64, shuffle=True, seed=seed)
+    classifier = lesson.build_classifier(encoder, total_steps=4 * len(batches), peak_learning_rate=1e-4)
+    classifier.fit(batches, epochs=4, verbose=0)
+    predictions = lesson.predict_sentiment(classifier, encoder.preprocessor.tokenizer, train.texts, max_length=64)
+    return float(np.mean(np.array([label == "positive" for label, _ in predictions]) == train.labels))
+
+
+CALIBRATED = {"5.3 fits 32 reviews": fitted_accuracy}
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)
 @pytest.mark.exercise("5.3", points=2)
-def test_short_fine_tuning_run_learns(lesson, encoder, small_imdb):
-    keras.utils.set_random_seed(0)
-    train, test = stratified_sample(small_imdb.train, 1_000), stratified_sample(small_imdb.test, 400)
-    batches = lesson.ReviewBatches(train.texts, train.labels, encoder, 32, 64, shuffle=True)
-    classifier = lesson.build_classifier(encoder, total_steps=len(batches), peak_learning_rate=5e-5)
-    classifier.fit(batches, epochs=1, verbose=0)
-    predictions = lesson.predict_sentiment(classifier, encoder.preprocessor.tokenizer, test.texts, max_length=64)
-    accuracy = np.mean(np.array([label == "positive" for label, _ in predictions]) == test.labels)
-    # One epoch on 1,000 reviews (32 steps, length 64): the solution measured 0.71 here; chance is 0.5.
-    assert accuracy >= 0.65, f"expected test accuracy >= 0.65 after a short run, got {accuracy:.3f}"
+def test_fine_tuning_fits_a_few_real_reviews(lesson, imdb, tmp_path):
+    accuracy, threshold = fitted_accuracy(lesson, imdb, 0, tmp_path), calibrated_threshold("5.3 fits 32 reviews")
+    assert accuracy >= threshold, (
+        f"expected accuracy >= {threshold} on 32 real reviews after 8 steps of fine-tuning on them (the reference "
+        f"solution never fell below it in its calibration runs), got {accuracy:.3f}; chance is 0.5")
+
+
+def fixed_classifier(lesson, encoder: Encoder, logits: list[float]) -> keras.Model:
+    """A classifier whose logits are ``logits`` for every review: a zero kernel and that bias."""
+    classifier = lesson.build_classifier(encoder, total_steps=10)
+    dense = output_layer(classifier)
+    dense.kernel.assign(np.zeros(dense.kernel.shape, "float32"))
+    dense.bias.assign(np.array(logits, "float32"))
+    return classifier
+
+
+@pytest.mark.exercise("5.4", points=1)
+def test_predictions_are_labels_with_their_softmax_confidence(lesson, encoder):
+    tokenizer = encoder.preprocessor.tokenizer
+    for logits, expected_label in (([0.2, 0.5], "positive"), ([0.5, 0.2], "negative")):
+        found = lesson.predict_sentiment(fixed_classifier(lesson, encoder, logits), tokenizer, TEXTS[:2], 64)
+        confidence = float(np.exp(0.5) / (np.exp(0.2) + np.exp(0.5)))
+        mistake = which_mistake([c for _, c in found], {
+            "the probability of 'positive', whatever the label": [1 - confidence] * 2,
+            "a raw logit, not a probability: apply a softmax": [max(logits)] * 2}, atol=1e-4)
+        labels = [label for label, _ in found]
+        assert labels == [expected_label] * 2, (
+            f"expected {expected_label!r} for logits {logits} (index 1 is positive), got {labels}")
+        assert np.allclose([c for _, c in found], confidence, atol=1e-4), (
+            f"expected the confidence {confidence:.4f} (the softmax probability of the predicted label) for logits "
+            f"{logits}, got {[round(c, 4) for _, c in found]}{mistake}")
 
 
 @pytest.mark.exercise("5.4", points=2)
 def test_saved_model_and_tokenizer_reload_to_the_same_predictions(lesson, encoder, tmp_path):
     keras.utils.set_random_seed(0)
     classifier = lesson.build_classifier(encoder, total_steps=10)
-    texts = ["A wonderful film, I loved it.", "Dull and far too long."]
-    before = lesson.predict_sentiment(classifier, encoder.preprocessor.tokenizer, texts, max_length=64)
+    before = lesson.predict_sentiment(classifier, encoder.preprocessor.tokenizer, TEXTS, max_length=64)
     folder = lesson.save_finetuned(classifier, encoder, tmp_path / "finetuned")
     reloaded, tokenizer = lesson.load_finetuned(folder)
-    after = lesson.predict_sentiment(reloaded, tokenizer, texts, max_length=64)
-    assert [label for label, _ in before] == [label for label, _ in after], f"got {before} then {after}"
-    assert np.allclose([c for _, c in before], [c for _, c in after], atol=1e-5), f"got {before} then {after}"
-    assert all(0.5 <= confidence <= 1 for _, confidence in after), f"expected confidences in [0.5, 1], got {after}"
-    assert tokenizer(["Café"]) == encoder.preprocessor.tokenizer(["Café"]), "expected the same tokenizer back"
+    text = ["Café society: an unwatchable, oddly MOVING film."]
+    assert tokenizer(text) == encoder.preprocessor.tokenizer(text), (
+        f"expected the same tokenizer back: {encoder.preprocessor.tokenizer(text)} for {text[0]!r}, "
+        f"got {tokenizer(text)}")
+    after = lesson.predict_sentiment(reloaded, tokenizer, TEXTS, max_length=64)
+    assert [label for label, _ in before] == [label for label, _ in after] and np.allclose(
+        [c for _, c in before], [c for _, c in after], atol=1e-5), (
+        f"expected the same predictions after reloading, got {before} then {after}")
