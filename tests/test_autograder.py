@@ -1,6 +1,8 @@
 """The course machinery: exercises generated from solutions, a loader that skips long cells, and an
 autograder proven in both directions (every check passes on solutions/, fails on the untouched lessons/)."""
 
+import importlib.util
+import json
 import re
 import textwrap
 
@@ -79,6 +81,23 @@ def test_every_exercise_has_a_graded_check(solution):
     exercises = set(EXERCISE_HEADING.findall(solution.read_text()))
     checked = set(EXERCISE_MARK.findall(report.checks_file(solution).read_text()))
     assert exercises and exercises == checked
+
+
+def test_every_accuracy_threshold_follows_from_its_calibration():
+    """tests/lessons/calibrate.py ran the reference solution over 10 seeds or more; each threshold sits
+    at least 3 standard deviations below the mean and below every run, and the checks read it from there."""
+    lessons_tests = ROOT / "tests" / "lessons"
+    table = json.loads((lessons_tests / "calibration.json").read_text())
+    calibrate = importlib.util.spec_from_file_location("calibrate", lessons_tests / "calibrate.py")
+    module = importlib.util.module_from_spec(calibrate)
+    calibrate.loader.exec_module(module)
+    for name, row in table.items():
+        assert len(row["accuracies"]) >= 10, f"{name}: {len(row['accuracies'])} calibration runs"
+        assert row == module.threshold_from(row["accuracies"]), f"{name}: the table is not what its runs give"
+        assert row["threshold"] <= row["mean"] - 3 * row["sd"] and row["threshold"] < row["min"], name
+    used = {name for path in lessons_tests.glob("test_*.py")
+            for name in re.findall(r'calibrated_threshold\("([^"]+)"\)', path.read_text())}
+    assert used and used <= set(table), f"checks without a calibration: {used - set(table)}"
 
 
 # --------------------------------------------------------------------------- both directions

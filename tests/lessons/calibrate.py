@@ -22,7 +22,6 @@ import math
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -48,11 +47,11 @@ def render(table: dict) -> str:
              f"measurement over seeds (which also draw the data subsets and their order). Threshold =",
              f"floor(min(mean - {SIGMAS} sd, minimum - 0.01)); the checks read it from `calibration.json`.",
              "",
-             "| check | runs | mean | sd | minimum | threshold | seconds per run |",
-             "| --- | --- | --- | --- | --- | --- | --- |"]
+             "| check | runs | mean | sd | minimum | threshold |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for name, row in sorted(table.items()):
         lines.append(f"| {name} | {len(row['accuracies'])} | {row['mean']:.3f} | {row['sd']:.3f} | {row['min']:.3f} "
-                     f"| {row['threshold']:.2f} | {row.get('seconds_per_run', 0):.0f} |")
+                     f"| {row['threshold']:.2f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -74,14 +73,13 @@ def main(argv: list[str] | None = None) -> int:
     spec.loader.exec_module(checks)
     lesson, imdb = import_lesson(solution), load_imdb()
     for name, measure in checks.CALIBRATED.items():
-        accuracies, started = [], time.perf_counter()
+        accuracies = []
         for seed in range(args.seeds):
             with tempfile.TemporaryDirectory() as workdir:
                 accuracies.append(float(measure(lesson, imdb, seed, Path(workdir))))
             print(f"{name} seed {seed}: {accuracies[-1]:.4f}", flush=True)
         table = json.loads(CALIBRATION.read_text()) if CALIBRATION.exists() else {}  # read late: others write too
-        table[name] = threshold_from(accuracies) | {
-            "seconds_per_run": round((time.perf_counter() - started) / args.seeds, 1)}
+        table[name] = threshold_from(accuracies)
         print(name, table[name], flush=True)
         CALIBRATION.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
         TABLE.write_text(render(table))
