@@ -102,7 +102,8 @@ def known_wrong_report(lessons: list[Path]) -> tuple[str, bool]:
             found = caught(mistake, failed)
             all_caught &= found
             rows.append((lesson.stem, mistake.exercise, mistake.name, "caught" if found else "MISSED",
-                         failed[0] if failed else "passed every check"))
+                         failed[0] if failed else "not graded" if results[0].exercise == "-" else
+                         "passed every check"))
         score = sum(row[3] == "caught" for row in rows if row[0] == lesson.stem)
         rows.append((lesson.stem, "", f"caught {score} of {len(mistakes)}", "", ""))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
