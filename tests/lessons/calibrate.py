@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
 
     solution = find_lesson(args.lesson, "solutions")
     os.environ["KERAS_BACKEND"] = lesson_backend(solution)
+    if os.environ["KERAS_BACKEND"] == "torch":  # one thread, as the checks run (tests/lessons/conftest.py)
+        import torch
+
+        torch.set_num_threads(1)
     from shared.data import load_imdb
     from shared.grading.lessons import import_lesson
 

@@ -7,6 +7,7 @@ known-wrong solution has failed a check, its slow checks are skipped: it is caug
 
 from __future__ import annotations
 
+import os
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,6 +66,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     variant = _variant(item)
     if report.failed and variant and variant.name != UNTOUCHED:
         item.config.stash[_CAUGHT].add(variant.name)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread() -> None:
+    """PyTorch on one thread while grading: the checks' models are small, and on a CPU shared with another
+    job two threads waiting for each other made a 6-step LSTM a hundred times slower than one thread."""
+    if os.environ.get("KERAS_BACKEND") == "torch":
+        import torch
+
+        torch.set_num_threads(1)
 
 
 @pytest.fixture(scope="module")

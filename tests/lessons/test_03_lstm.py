@@ -8,7 +8,6 @@ Where a known mistake (tests/known_wrong/03_lstm.py) explains a difference, the 
 """
 
 import math
-from contextlib import contextmanager
 
 import keras
 import numpy as np
@@ -23,24 +22,6 @@ from shared.text import build_vocabulary, encode
 LESSON = "03"
 PADDED = np.array([[5, 6, 7, 0, 0, 0], [5, 6, 7, 8, 9, 3]], dtype="int32")  # a review padded, then a full one
 TRIMMED = PADDED[:1, :3]  # the first review without its padding
-
-
-@contextmanager
-def one_thread():
-    """PyTorch on one thread: these models are tiny, and on a busy shared CPU two threads waiting for each
-    other made a 6-step LSTM a hundred times slower than one thread alone."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    with one_thread():
-        yield
 
 
 def logits(model, ids) -> np.ndarray:
@@ -420,11 +401,6 @@ def short_run_model(lesson, vocabulary_size: int) -> keras.Model:
 def short_run_accuracy(lesson, imdb, seed: int, workdir) -> float:
     """Test accuracy of a small LSTM after lesson.train() on a few thousand reviews; ``seed`` draws the
     subsets, the validation split, the batch order and the weights (tests/lessons/calibrate.py)."""
-    with one_thread():  # as in the check, so that the calibration measures what the check runs
-        return _short_run_accuracy(lesson, imdb, seed, workdir)
-
-
-def _short_run_accuracy(lesson, imdb, seed: int, workdir) -> float:
     keras.utils.set_random_seed(seed)
     train, valid = validation_split(stratified_sample(imdb.train, SHORT_RUN["reviews"], seed=seed), 0.2, seed=seed)
     test = stratified_sample(imdb.test, SHORT_RUN["test_reviews"], seed=seed)
