@@ -45,14 +45,36 @@ TINY_REVIEWS = [
     ("test", "neg", 0, 1, "The worst film I have seen."),
     ("test", "neg", 1, 3, "Weak script, wooden actors."),
 ]
+# The movie of each review, by (split, label folder, id); some movies have several reviews, of both labels.
+TINY_MOVIES = {
+    ("train", "pos", 0): "tt0000001", ("train", "pos", 1): "tt0000002",
+    ("train", "neg", 0): "tt0000001", ("train", "neg", 1): "tt0000003",
+    ("test", "pos", 0): "tt0000011", ("test", "pos", 1): "tt0000012",
+    ("test", "neg", 0): "tt0000012", ("test", "neg", 1): "tt0000013",
+}
 
 
-def write_tree(root: Path) -> Path:
-    """Write TINY_REVIEWS as an extracted ``aclImdb/`` tree under ``root``; return the aclImdb folder."""
+def tiny_url_lists() -> dict[str, str]:
+    """``<split>/urls_<label>.txt`` as in the official archive: line i is the IMDb page of review id i."""
+    lists = {}
+    for split in ("train", "test"):
+        for label in ("pos", "neg"):
+            ids = sorted(i for s, lab, i in TINY_MOVIES if (s, lab) == (split, label))
+            lines = [f"http://www.imdb.com/title/{TINY_MOVIES[split, label, i]}/usercomments\n" for i in ids]
+            lists[f"{split}/urls_{label}.txt"] = "".join(lines)
+    lists["train/urls_unsup.txt"] = "http://www.imdb.com/title/tt0000099/usercomments\n"  # never read
+    return lists
+
+
+def write_tree(root: Path, movies: bool = True) -> Path:
+    """Write TINY_REVIEWS as an extracted ``aclImdb/`` tree under ``root``, with its URL lists if ``movies``;
+    return the aclImdb folder."""
     for split, label, review_id, rating, text in TINY_REVIEWS:
         path = root / "aclImdb" / split / label / f"{review_id}_{rating}.txt"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    for name, content in tiny_url_lists().items() if movies else ():
+        (root / "aclImdb" / name).write_text(content)
     (root / "aclImdb" / "train" / "unsup").mkdir()
     (root / "aclImdb" / "train" / "unsup" / "0_0.txt").write_text("unlabelled, never read")
     (root / "aclImdb" / "imdb.vocab").write_text("the\nfilm\n")
@@ -68,8 +90,24 @@ def write_tarball(path: Path, members: dict[str, bytes]) -> Path:
     return path
 
 
-def tiny_archive_members() -> dict[str, bytes]:
-    return {f"aclImdb/{s}/{lab}/{i}_{r}.txt": t.encode() for s, lab, i, r, t in TINY_REVIEWS}
+def tiny_archive_members(movies: bool = True) -> dict[str, bytes]:
+    members = {f"aclImdb/{s}/{lab}/{i}_{r}.txt": t.encode() for s, lab, i, r, t in TINY_REVIEWS}
+    lists = {f"aclImdb/{name}": content.encode() for name, content in tiny_url_lists().items()}
+    return members | lists if movies else members
+
+
+def write_jsonl(folder: Path, movies: bool = True) -> Path:
+    """Write TINY_REVIEWS as ``train.jsonl.gz`` and ``test.jsonl.gz`` in ``folder``, with "movie" if ``movies``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "test"):
+        with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
+            for s, label, review_id, rating, text in TINY_REVIEWS:
+                if s == split:
+                    record = {"id": review_id, "rating": rating, "label": int(label == "pos"), "text": text}
+                    if movies:
+                        record["movie"] = TINY_MOVIES[s, label, review_id]
+                    f.write(json.dumps(record) + "\n")
+    return folder
 
 
 @pytest.fixture
@@ -84,15 +122,7 @@ def tiny_tarball(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def tiny_jsonl(tmp_path: Path) -> Path:
-    folder = tmp_path / "jsonl"
-    folder.mkdir()
-    for split in ("train", "test"):
-        with gzip.open(folder / f"{split}.jsonl.gz", "wt", encoding="utf-8") as f:
-            for s, label, review_id, rating, text in TINY_REVIEWS:
-                if s == split:
-                    record = {"id": review_id, "rating": rating, "label": int(label == "pos"), "text": text}
-                    f.write(json.dumps(record) + "\n")
-    return folder
+    return write_jsonl(tmp_path / "jsonl")
 
 
 @pytest.fixture
