@@ -115,7 +115,8 @@ def test_loss_reads_logits_and_the_rate_warms_up(lesson, encoder):
     loss = float(numpy(classifier.compute_loss(y=labels, y_pred=logits)))
     expected = float(np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[[0, 1], labels]))
     assert abs(loss - expected) < 1e-4, (
-        f"expected the loss of logits {logits.tolist()} for labels [1, 1] to be {expected:.4f} (softmax cross-entropy), "
+        f"expected the loss of logits {logits.tolist()} for labels [1, 1] to be {expected:.4f} (softmax "
+        f"cross-entropy), "
         f"got {loss:.4f} — the loss must read logits: from_logits=True")
     schedule = classifier.optimizer._learning_rate
     assert callable(schedule), f"expected a learning-rate schedule, got the constant {schedule}"
