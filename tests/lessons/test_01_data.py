@@ -305,3 +305,52 @@ def test_sequences_of_real_reviews(lesson, small_imdb):
         f"got {len(vocabulary)} ids{split_vocabulary_mistake(lesson, vocabulary, small_imdb)}")
     check_ids("train", train_ids, learner_words(lesson, train), vocabulary, 64)
     check_ids("test", test_ids, learner_words(lesson, small_imdb.test.texts), vocabulary, 64)
+
+
+# --------------------------------------------------------------------------- 1.6 movie_split
+
+
+def movies_reviews(movies: int = 60, seed: int = 0) -> Reviews:
+    """Reviews of ``movies`` movies, 1 to 12 each, positive and negative mixed within a movie."""
+    rng = np.random.default_rng(seed)
+    names = np.repeat([f"tt{m:07d}" for m in range(movies)], rng.integers(1, 13, size=movies))
+    labels = rng.integers(0, 2, size=len(names))
+    return Reviews([f"review {i}" for i in range(len(names))], labels, np.where(labels == 1, 8, 2), names)
+
+
+def split_rows(lesson, reviews: Reviews, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    train_rows, validation_rows = (np.asarray(rows) for rows in lesson.movie_split(reviews, fraction, seed))
+    every = np.sort(np.concatenate([train_rows, validation_rows]))
+    assert np.array_equal(every, np.arange(len(reviews))), (
+        f"expected the two parts to hold every one of the {len(reviews)} rows once, got {len(train_rows)} + "
+        f"{len(validation_rows)} rows with {len(every) - len(np.unique(every))} repeated")
+    return train_rows, validation_rows
+
+
+@pytest.mark.exercise("1.6", points=2)
+def test_movie_split_keeps_movies_apart_on_the_real_training_split(lesson, imdb):
+    train_rows, validation_rows = split_rows(lesson, imdb.train, 0.1, 0)
+    shared = set(imdb.train.movies[train_rows]) & set(imdb.train.movies[validation_rows])
+    assert not shared, (f"expected no movie on both sides, found {len(shared)} — reviews of the same movie on both "
+                        f"sides: split by movie (groups=reviews.movies), not review by review")
+    share = len(validation_rows) / len(imdb.train)
+    hint = " — the two parts are swapped: return (training rows, validation rows)" if share > 0.5 else ""
+    assert 0.08 <= share <= 0.12, f"expected about 10% of the reviews for validation, got {share:.1%}{hint}"
+    positive = imdb.train.labels[validation_rows].mean()
+    assert 0.47 <= positive <= 0.53, (
+        f"expected the validation labels balanced like the split's (50% positive), got {positive:.1%} — "
+        f"stratify by label (StratifiedGroupKFold)")
+
+
+@pytest.mark.exercise("1.6", points=1)
+def test_movie_split_follows_fraction_and_seed(lesson):
+    reviews = movies_reviews()
+    train_rows, validation_rows = split_rows(lesson, reviews, 0.2, 0)
+    share = len(validation_rows) / len(reviews)
+    assert 0.12 <= share <= 0.28, f"expected about 20% of the reviews for fraction=0.2, got {share:.1%}" + (
+        " — the fraction argument is not used" if 0.05 <= share <= 0.12 else "")
+    again = split_rows(lesson, reviews, 0.2, 0)[1]
+    assert np.array_equal(np.sort(again), np.sort(validation_rows)), "expected the same split again for the same seed"
+    others = [np.sort(split_rows(lesson, reviews, 0.2, seed)[1]) for seed in (1, 2, 3)]
+    assert not all(np.array_equal(other, np.sort(validation_rows)) for other in others), (
+        "expected other seeds to give other splits — the seed is not used: shuffle=True, random_state=seed")

@@ -1,0 +1,49 @@
+"""How much a validation set drawn review by review flatters, against one drawn by movie (lesson 1).
+
+    python -m benchmarks.validation_gap [--seeds 5]
+
+For each seed, lesson 1's ``validation_gap`` trains TF-IDF + logistic regression on the training part of a
+split drawn each way and measures it on that split's validation set and on the test split. Writes
+benchmarks/validation_gap.json: every run, and per way the mean and standard deviation of
+validation minus test accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+from pathlib import Path
+
+from shared.grading.lessons import find_lesson, import_lesson, lesson_backend
+
+OUTPUT = Path(__file__).resolve().parent / "validation_gap.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=5)
+    args = parser.parse_args(argv)
+    solution = find_lesson("01", "solutions")
+    os.environ["KERAS_BACKEND"] = lesson_backend(solution)
+    from shared.data import load_imdb
+
+    lesson, imdb = import_lesson(solution), load_imdb()
+    runs = [{"seed": seed, **lesson.validation_gap(imdb, seed)} for seed in range(args.seeds)]
+    summary = {}
+    for way in ("by review", "by movie"):
+        gaps = [run[way]["validation"] - run[way]["test"] for run in runs]
+        summary[way] = {"mean_validation": statistics.mean(run[way]["validation"] for run in runs),
+                        "mean_test": statistics.mean(run[way]["test"] for run in runs),
+                        "mean_gap": statistics.mean(gaps), "sd_gap": statistics.stdev(gaps)}
+        print(way, {key: round(value, 4) for key, value in summary[way].items()}, flush=True)
+    record = {"command": f"python -m benchmarks.validation_gap --seeds {args.seeds}", "model": "TF-IDF (1-2 grams, "
+              "min_df 2, sublinear tf) + logistic regression C=4", "summary": summary, "runs": runs}
+    OUTPUT.write_text(json.dumps(record, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
