@@ -50,7 +50,7 @@ def run_track(track: str, config_name: str | None, data: str | None, note: str |
     """Run the track's configurations in this process; return the recorded objects."""
     solution = find_lesson(TRACKS[track], "solutions")
     os.environ["KERAS_BACKEND"] = lesson_backend(solution)  # before the lesson imports keras
-    from shared.data import load_imdb
+    from shared.data import load_imdb, validation_method
 
     lesson = import_lesson(solution)
     imdb = load_imdb(data)
@@ -60,6 +60,7 @@ def run_track(track: str, config_name: str | None, data: str | None, note: str |
         result = lesson.run_experiment(imdb, lesson.CONFIGS[name])
         command = f"python -m benchmarks.run --track {track} --config {name}"
         record = {"track": track, "config": name, "settings": lesson.CONFIGS[name], **result,
+                  "validation": validation_method(imdb.train),
                   "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "hardware": hardware(), "versions": versions(), "command": command,
                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}

@@ -7,13 +7,14 @@ import pytest
 from benchmarks import report, run
 from shared.grading.lessons import find_lesson
 
-FIELDS = {"track", "config", "test_accuracy", "train_seconds", "infer_reviews_per_s", "peak_memory_mb",
+FIELDS = {"track", "config", "validation", "test_accuracy", "train_seconds", "infer_reviews_per_s", "peak_memory_mb",
           "hardware", "versions", "command", "date"}
 RECORDS = json.loads(run.RESULTS.read_text()) if run.RESULTS.exists() else []
 
 
 def record(track: str, config: str, accuracy: float, **extra) -> dict:
-    return {"track": track, "config": config, "test_accuracy": accuracy, "train_seconds": 90.0,
+    return {"track": track, "config": config, "validation": "by movie", "test_accuracy": accuracy,
+            "train_seconds": 90.0,
             "infer_reviews_per_s": 1234.5, "peak_memory_mb": 512.0, "hardware": "2 CPU cores, no GPU",
             "versions": {"keras": "3"}, "command": f"python -m benchmarks.run --track {track} --config {config}",
             "date": "2026-01-02T03:04:05+00:00", **extra}
@@ -42,7 +43,7 @@ def test_the_newest_run_of_a_configuration_wins():
 
 def test_markdown_shows_numbers_commands_and_anchors():
     page = report.render_markdown([record("lstm", "quick", 0.8712)])
-    assert "| lstm | quick | 87.12% | 1.5 min | 1,234 | 512 MB | 2026-01-02 |" in page
+    assert "| lstm | quick | by movie | 87.12% | 1.5 min | 1,234 | 512 MB | 2026-01-02 |" in page
     assert "`python -m benchmarks.run --track lstm --config quick`" in page
     assert "85.19%" in page and "91.22%" in page
 
