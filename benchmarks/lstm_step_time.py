@@ -1,4 +1,5 @@
-"""One training step of seed 004's model (batch 64, 256 word ids of real reviews), five ways in one run:
+"""One training step of the reference BiLSTM project's model (batch 64, 256 word ids of real reviews), five
+ways in one run:
 Keras's LSTM layers; lesson 3's Keras model with PyTorch's nn.LSTM inside (FastLSTM); the same recurrent
 module in plain PyTorch; and plain PyTorch nn.LSTM on packed and on padded batches.
 
@@ -47,7 +48,7 @@ class PackedLSTM(torch.nn.Module):
 
 
 class PaddedLSTM(PackedLSTM):
-    """nn.LSTM on the padded batch, as seed 004 runs it: fast, but the padding leaks into the states."""
+    """nn.LSTM on the padded batch, as the reference project runs it: fast, but the padding leaks into the states."""
 
     def forward(self, embedded, lengths):
         hidden = self.lstm(embedded)[1][0]
@@ -55,7 +56,7 @@ class PaddedLSTM(PackedLSTM):
 
 
 class TorchSeedModel(torch.nn.Module):
-    """Seed 004's SentimentLSTM in plain PyTorch, with the recurrent part given as a class."""
+    """The reference project's SentimentLSTM in plain PyTorch, with the recurrent part given as a class."""
 
     def __init__(self, recurrent_class, vocabulary_size=10_002, embedding_dim=128, units=256):
         super().__init__()
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, (step, steps) in ways.items():
         seconds[name] = seconds_per_step(step, x, y, steps)
         print(f"{name:40s} {seconds[name]:6.2f} s/step", flush=True)
-    record = {"model": "seed 004: Embedding(10002,128) + 2x BiLSTM(256) + Dense(1)", "batch": 64, "length": 256,
+    record = {"model": "reference BiLSTM: Embedding(10002,128) + 2x BiLSTM(256) + Dense(1)", "batch": 64, "length": 256,
               "mean_real_tokens": float((x != 0).sum(1).mean()), "seconds_per_step": seconds,
               "keras_over_plain_pytorch": seconds["Keras model, FastLSTM (course default)"]
               / seconds["plain PyTorch, same MaskedLSTM"],

@@ -13,16 +13,17 @@
 # %% [markdown]
 # # Lesson 5 — Fine-tuning the whole BERT encoder
 #
-# You will: fine-tune every weight of a pretrained BERT encoder with a classification head (seed 003's
-# recipe: the [CLS] vector, one linear layer, two classes), with AdamW and warm-up, at most 128 tokens,
-# keeping the best epoch by validation loss; choose which 128 tokens of a long review to keep; make it
-# fast on a CPU; save the model with its tokenizer, reload it and predict with a confidence.
+# You will: fine-tune every weight of a pretrained BERT encoder with a classification head (the recipe of a
+# bert-base fine-tuning project that reports ~93%: the [CLS] vector, one linear layer, two classes), with
+# AdamW and warm-up, at most 128 tokens, keeping the best epoch by validation loss; choose which 128 tokens of
+# a long review to keep; make it fast on a CPU; save the model with its tokenizer, reload it and predict with
+# a confidence.
 #
 # Time: minutes for the graded parts; hours for a full run on a CPU (see `benchmarks/RESULTS.md`).
 # Graded: exercises 5.1–5.4 (`./course grade --lesson 5`).
 #
 # The encoder is the course's offline default, all-MiniLM-L6-v2 (6 layers, 384 wide, uncased WordPiece
-# vocabulary of bert-base-uncased), standing in for seed 003's `bert-base-uncased` (12 layers, 768 wide),
+# vocabulary of bert-base-uncased), standing in for that project's `bert-base-uncased` (12 layers, 768 wide),
 # which needs a download. `load_encoder("bert_base_en_uncased")` gives you that one where you have
 # internet; everything below works with any BERT encoder. This lesson runs on the PyTorch backend: the
 # same Keras code as lesson 4's TF-Hub model, built from KerasHub parts.
@@ -128,7 +129,7 @@ class ReviewBatches(keras.utils.PyDataset):
 # %% [markdown]
 # ## Exercise 5.3 — The classifier and its optimizer
 #
-# Seed 003's model: the backbone, dropout on the pooled [CLS] vector (`pooled_output`), and one
+# The bert-base project's model: the backbone, dropout on the pooled [CLS] vector (`pooled_output`), and one
 # `Dense(2)` layer giving two logits. (KerasHub packages the same model as `BertTextClassifier`; a
 # functional model keeps Keras's own `fit`, which takes our dynamically padded batches.) Its inputs are
 # the backbone's own (`encoder.backbone.input`, a dict of the three arrays). Compile it with AdamW

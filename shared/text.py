@@ -20,7 +20,7 @@ def clean_html(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case alphabetic words of a review, its HTML removed (the seed LSTM's tokenisation)."""
+    """Lower-case alphabetic words of a review, its HTML removed (the reference BiLSTM project's tokenisation)."""
     return _NOT_LETTER.sub(" ", clean_html(text).lower()).split()
 
 

@@ -69,7 +69,7 @@ def no_weight_decay(variables: Iterable[keras.Variable]) -> list[keras.Variable]
     return [variable for variable in variables if _NO_DECAY.search(variable.path)]
 
 
-# Seed 004's sample reviews: a clear positive, a clear negative, and a lukewarm one.
+# The sample reviews of the reference BiLSTM project: a clear positive, a clear negative, and a lukewarm one.
 SAMPLE_REVIEWS = ["This movie was absolutely fantastic!", "Terrible waste of time and money.",
                   "It was okay, nothing special."]
 

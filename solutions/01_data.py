@@ -68,9 +68,9 @@ def describe_split(reviews: Reviews) -> dict[str, int]:
 # %% [markdown]
 # ## Exercise 1.2 — Clean a review
 #
-# Seed 004's LSTM reads lower-case words only: turn every `<br />` (and any other HTML tag) into a space,
-# lower-case the text, replace everything that is not a letter `a`–`z` by a space, and collapse runs of
-# spaces into one. `"Great!<br /><br />10/10"` becomes `"great"`.
+# The BiLSTM of lesson 3 (after a PyTorch project that reports 85.19%) reads lower-case words only: turn every
+# `<br />` (and any other HTML tag) into a space, lower-case the text, replace everything that is not a letter
+# `a`–`z` by a space, and collapse runs of spaces into one. `"Great!<br /><br />10/10"` becomes `"great"`.
 
 # %%
 def clean_review(text: str) -> str:
@@ -103,7 +103,7 @@ def review_lengths(texts: list[str]) -> np.ndarray:
 # Map words to ids: `<PAD>` is 0 (filler after short reviews), `<UNK>` is 1 (any word not in the
 # vocabulary), then the `max_words` most frequent words that occur at least `min_count` times, most
 # frequent first (ties in order of first appearance, as `Counter.most_common` gives them).
-# Seed 004 uses 10,000 words with a minimum count of 5: 10,002 ids in all.
+# That project uses 10,000 words with a minimum count of 5: 10,002 ids in all.
 
 # %%
 def build_vocabulary(texts: list[str], max_words: int = 10_000, min_count: int = 5) -> dict[str, int]:

@@ -13,12 +13,12 @@
 # %% [markdown]
 # # Lesson 3 — The LSTM baseline, fast on a CPU
 #
-# You will: rebuild seed 004's bidirectional LSTM in Keras 3 on the PyTorch backend, see why Keras's own
-# `LSTM` layer is slow on a CPU and make the model fast with PyTorch's fused `nn.LSTM`, without letting
-# padding leak in (still a Keras model: `fit`, callbacks, `save`), train it with early stopping and a best
-# checkpoint, plot its curves, then save, reload and predict with a confidence.
+# You will: rebuild the bidirectional LSTM of a PyTorch sentiment project (85.19% on IMDB) in Keras 3 on the
+# PyTorch backend, see why Keras's own `LSTM` layer is slow on a CPU and make the model fast with PyTorch's
+# fused `nn.LSTM`, without letting padding leak in (still a Keras model: `fit`, callbacks, `save`), train it
+# with early stopping and a best checkpoint, plot its curves, then save, reload and predict with a confidence.
 #
-# Time: the quick configuration trains in 3.4 minutes on 2 CPU cores; the seed's full model takes 2.6 s
+# Time: the quick configuration trains in 3.4 minutes on 2 CPU cores; that project's full model takes 2.6 s
 # per training step, about 15 minutes per epoch (`benchmarks/RESULTS.md`).
 # Graded: exercises 3.1–3.6 (`./course grade --lesson 3`).
 
@@ -45,18 +45,18 @@ from shared.training import SAMPLE_REVIEWS, plot_history, print_predictions
 OUTPUT = Path("artifacts/lesson03")
 
 # %% [markdown]
-# ## The seed's model, in Keras layers
+# ## The reference model, in Keras layers
 #
-# Seed 004 reads word ids (lesson 1's vocabulary: 10,000 words + `<PAD>` + `<UNK>` = 10,002 ids,
+# The project reads word ids (lesson 1's vocabulary: 10,000 words + `<PAD>` + `<UNK>` = 10,002 ids,
 # length 256) through `Embedding(10002, 128)`, two stacked bidirectional LSTM layers of 256 units with
 # dropout 0.5 between them, dropout 0.5, and one output unit: a *logit*, turned into a probability by the
 # sigmoid inside the loss (`BinaryCrossentropy(from_logits=True)`), which is numerically safer.
 #
-# ## Exercise 3.1 — The seed's model with Keras's `LSTM` layer
+# ## Exercise 3.1 — The reference model with Keras's `LSTM` layer
 #
 # `mask_zero=True` makes the embedding emit a mask so the LSTM skips `<PAD>` positions. The first
 # bidirectional layer returns the whole sequence (the second layer reads it), the second only its final
-# states. Seed 004 counts 3,648,257 parameters; this model has 3,644,161. The difference, 4,096, is one
+# states. The project counts 3,648,257 parameters; this model has 3,644,161. The difference, 4,096, is one
 # bias vector of 4 × 256 per direction and layer: PyTorch's `nn.LSTM` keeps two (`b_ih` and `b_hh`, the
 # cuDNN convention), Keras keeps one, and the two always add up, so the models are the same function.
 
@@ -82,7 +82,7 @@ def build_keras_lstm(vocabulary_size: int = 10_002, embedding_dim: int = 128, un
 # On the PyTorch backend, Keras's `LSTM` runs a fused kernel only on CUDA; on a CPU with a mask it
 # steps through the 256 positions in a Python loop, one small matrix product at a time. PyTorch's
 # `nn.LSTM` runs the whole recurrence in one C++ call (oneDNN on a CPU). `benchmarks/lstm_step_time.py`
-# measures one training step of the seed's model each way, side by side: see `benchmarks/RESULTS.md`.
+# measures one training step of the reference model each way, side by side: see `benchmarks/RESULTS.md`.
 #
 # Padding must not leak into the result. Run over a review of 40 words padded to 256, a bidirectional
 # `nn.LSTM`'s backward direction reads 216 `<PAD>` vectors before the last real word, and its forward
@@ -158,9 +158,9 @@ class MaskedLSTM(torch.nn.Module):
 #
 # `FastLSTM` is a Keras layer that holds a `MaskedLSTM` through `keras.layers.TorchModuleWrapper`, so
 # its weights are Keras weights (trained by `fit`, saved by `save`) and `training=False` switches its
-# dropout off. It turns the embedding's mask into lengths. Build the seed's model with it: the same
+# dropout off. It turns the embedding's mask into lengths. Build the reference model with it: the same
 # layers as in 3.1, with one `FastLSTM(units, num_layers=2, dropout=0.5)` in place of the two
-# bidirectional layers and the dropout between them: 3,648,257 parameters, the seed's count.
+# bidirectional layers and the dropout between them: 3,648,257 parameters, the count the project reports.
 
 # %%
 @keras.saving.register_keras_serializable(package="course")
@@ -210,12 +210,12 @@ def build_fast_lstm(vocabulary_size: int = 10_002, embedding_dim: int = 128, uni
 
 
 # %% [markdown]
-# ## Exercise 3.4 — Seed 001's variant: WordPiece ids into one LSTM
+# ## Exercise 3.4 — A variant: WordPiece ids into one LSTM
 #
-# Seed 001 skips the word vocabulary: BERT's WordPiece tokenizer (30,522 sub-word ids, length 128)
-# feeds `Embedding -> LSTM -> Dense`. Sub-words leave no word unknown ("unwatchable" becomes
-# `unwatch ##able`). Build it with a forward-only `FastLSTM(units)`; `wordpiece_ids` in the next cell
-# turns texts into its input with the course's offline BERT vocabulary.
+# Another IMDB project (BERT embeddings, then an LSTM) skips the word vocabulary: BERT's WordPiece tokenizer
+# (30,522 sub-word ids, length 128) feeds `Embedding -> LSTM -> Dense`. Sub-words leave no word unknown
+# ("unwatchable" becomes `unwatch ##able`). Build it with a forward-only `FastLSTM(units)`; `wordpiece_ids` in
+# the next cell turns texts into its input with the course's offline BERT vocabulary.
 
 # %%
 def build_wordpiece_lstm(vocabulary_size: int = 30_522, embedding_dim: int = 128, units: int = 256) -> keras.Model:
@@ -240,7 +240,7 @@ def wordpiece_ids(texts: list[str], length: int = 128) -> np.ndarray:
 # %% [markdown]
 # ## Exercise 3.5 — Train with Keras callbacks
 #
-# Compile with Adam (learning rate 1e-3, gradient clipping at norm 1.0 as the seed does),
+# Compile with Adam (learning rate 1e-3, gradient clipping at norm 1.0 as the reference project does),
 # `BinaryCrossentropy(from_logits=True)` and a `BinaryAccuracy` named `"accuracy"` with threshold 0
 # (the model outputs logits: logit 0 is probability 0.5). Fit with two callbacks:
 # `EarlyStopping` on `val_loss` (given `patience`, restoring the best weights) and `ModelCheckpoint`
@@ -307,11 +307,11 @@ def predict_sentiment(model: keras.Model, vocabulary: dict[str, int], texts: lis
 # %% [markdown]
 # ## The whole run
 #
-# Two configurations: `quick` (a smaller bidirectional LSTM, minutes on a laptop) and `full` (seed 004's
+# Two configurations: `quick` (a smaller bidirectional LSTM, minutes on a laptop) and `full` (the reference project's
 # model and hyper-parameters: 5 epochs at batch 64). `run_experiment` is what both the cell below and the
-# benchmark (`python -m benchmarks.run --track lstm`) run. Set `LSTM_CONFIG=full` for the seed's model.
+# benchmark (`python -m benchmarks.run --track lstm`) run. Set `LSTM_CONFIG=full` for the reference model.
 #
-# One choice differs from the seed: a review longer than 256 words keeps its *last* 256 words
+# One choice differs from the reference project: a review longer than 256 words keeps its *last* 256 words
 # (`keep="tail"`), not its first. Reviewers tend to give their verdict at the end, and 30% of the
 # reviews are longer than 256 words (lesson 1), so the end is worth more than the plot summary.
 

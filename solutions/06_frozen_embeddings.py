@@ -15,7 +15,7 @@
 #
 # You will: embed every review once with a frozen BERT encoder (cached on disk, so a second run is
 # instant), train a small head of Dense layers with batch normalisation and dropout on those vectors
-# (seed 000's recipe: binary cross-entropy, AdamW, up to 20 epochs, early stopping with patience 5
+# (the recipe of a BERT-embeddings project: binary cross-entropy, AdamW, up to 20 epochs, early stopping with patience 5
 # restoring the best weights), and draw the embeddings in two dimensions with PCA and t-SNE.
 #
 # Time: minutes for the graded parts; embedding all 50,000 reviews is a long run on a CPU, done once.

@@ -75,7 +75,7 @@ KNOWN_WRONG = [
           feedback=SIGMOID),
     wrong("3.4", "wordpiece: bidirectional",
           ("x = FastLSTM(units, bidirectional=False)(x)", "x = FastLSTM(units)(x)"),
-          feedback="bidirectional: seed 001's LSTM reads forward only"),
+          feedback="bidirectional: the WordPiece LSTM reads forward only"),
     wrong("3.4", "wordpiece: Keras's LSTM layer",
           ("x = FastLSTM(units, bidirectional=False)(x)", "x = keras.layers.LSTM(units)(x)"),
           feedback="Keras's LSTM layer"),

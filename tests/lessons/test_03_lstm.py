@@ -1,4 +1,4 @@
-"""Graded checks of lesson 3: the seed's LSTM in Keras, the padding-proof fast path, training, saving.
+"""Graded checks of lesson 3: the reference BiLSTM in Keras, the padding-proof fast path, training, saving.
 
 Each check calls the learner's function and judges what it does: parameter counts against the layers the
 exercise describes, the logit of a review with and without its padding, the share of inputs that dropout
@@ -94,7 +94,7 @@ def test_keras_lstm_matches_the_seed_with_one_bias_vector(lesson):
         "the fast model's count (two bias vectors): build this one with Keras's LSTM layer":
             stack_parameters(10_002, 128, 256, 2, 2, 2)})
     assert model.count_params() == expected, (
-        f"expected {expected:,} parameters (seed 004's 3,648,257 less one 4x256 bias per direction and layer), "
+        f"expected {expected:,} parameters (the reference project's 3,648,257 less one 4x256 bias per direction and layer), "
         f"got {model.count_params():,}{mistake}")
 
 
@@ -221,7 +221,7 @@ def test_wordpiece_lstm_has_one_forward_fast_lstm(lesson):
     model = lesson.build_wordpiece_lstm()
     expected = stack_parameters(30_522, 128, 256, num_layers=1, directions=1, biases=2)
     mistake = which_mistake(model.count_params(), {
-        "bidirectional: seed 001's LSTM reads forward only (FastLSTM(units, bidirectional=False))":
+        "bidirectional: the WordPiece LSTM reads forward only (FastLSTM(units, bidirectional=False))":
             stack_parameters(30_522, 128, 256, 1, 2, 2),
         "Keras's LSTM layer (one bias vector): build it with FastLSTM(units, bidirectional=False)":
             stack_parameters(30_522, 128, 256, 1, 1, 1)})
