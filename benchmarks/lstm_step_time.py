@@ -55,7 +55,7 @@ class PaddedLSTM(PackedLSTM):
         return torch.cat([hidden[-2], hidden[-1]], dim=1)
 
 
-class TorchSeedModel(torch.nn.Module):
+class TorchReferenceModel(torch.nn.Module):
     """The reference project's SentimentLSTM in plain PyTorch, with the recurrent part given as a class."""
 
     def __init__(self, recurrent_class, vocabulary_size=10_002, embedding_dim=128, units=256):
@@ -111,9 +111,9 @@ def main(argv: list[str] | None = None) -> int:
     ways = {  # name: (step function, timed steps); the slow ways get fewer steps
         "Keras LSTM layers (masked)": (keras_step(lesson.build_keras_lstm()), 3),
         "Keras model, FastLSTM (course default)": (keras_step(lesson.build_fast_lstm()), args.steps),
-        "plain PyTorch, same MaskedLSTM": (torch_step(TorchSeedModel(lesson.MaskedLSTM)), args.steps),
-        "plain PyTorch, packed nn.LSTM": (torch_step(TorchSeedModel(PackedLSTM)), 2),
-        "plain PyTorch, padded nn.LSTM (leaks)": (torch_step(TorchSeedModel(PaddedLSTM)), args.steps),
+        "plain PyTorch, same MaskedLSTM": (torch_step(TorchReferenceModel(lesson.MaskedLSTM)), args.steps),
+        "plain PyTorch, packed nn.LSTM": (torch_step(TorchReferenceModel(PackedLSTM)), 2),
+        "plain PyTorch, padded nn.LSTM (leaks)": (torch_step(TorchReferenceModel(PaddedLSTM)), args.steps),
     }
     seconds = {}
     for name, (step, steps) in ways.items():

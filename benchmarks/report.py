@@ -81,11 +81,12 @@ def render_markdown(records: list[dict], step_times: list[dict] = (), throughput
     return f"""# Benchmark results
 
 Every row is a measured run: it trains on the official training split (25,000 reviews) or on the subset its
-configuration names (`-4k`: 4,000 of them), with 10% of the training split held out for validation, drawn
-as the validation column says (by movie, as the official test split was; the older runs drew it review by
-review, which flatters validation accuracy), and it is tested on all 25,000 test reviews. Rendered from
-`results.json`: the newest run of each track and configuration; older runs stay in the JSON. Re-run a row
-with its command; render this page again with `python -m benchmarks.report`.
+configuration names (`-4k`: 4,000 of them), with 10% of the training split held out for validation (the
+Small BERT and fine-tune tracks validate on 1,000 of them), drawn as the validation column says (by movie,
+as the official test split was; the older runs drew it review by review, which flatters validation
+accuracy), and it is tested on all 25,000 test reviews. Rendered from `results.json`: the newest run of each
+track and configuration; older runs stay in the JSON. Re-run a row with its command; render this page again
+with `python -m benchmarks.report`.
 
 {render_table(records)}
 

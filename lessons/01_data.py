@@ -122,10 +122,11 @@ def vectorize_splits(imdb: Imdb, max_words: int = 10_000, min_count: int = 5,
 #
 # Every model in this course picks something on a *validation* set carved from the training split: when to
 # stop, which checkpoint to keep, which `C`. That set must behave like the test split. IMDB's official
-# splits share no movie (the training split reviews 3,456 movies, the test split 3,581 others), but up to 30
-# reviews of the training split share a movie, and they share its title, its actors, its plot words. Drawn
-# review by review, a validation set holds reviews of movies the model trained on, which are easier than
-# unseen movies: validation accuracy flatters, and choices made on it are made on the wrong evidence.
+# splits keep movies apart (the training split reviews 3,456 movies, the test split 3,581, and only one
+# movie is in both), but up to 30 reviews of the training split share a movie, and they share its title, its
+# actors, its plot words. Drawn review by review, a validation set holds reviews of movies the model trained
+# on, which are easier than unseen movies: validation accuracy flatters, and choices made on it are made on
+# the wrong evidence.
 #
 # Split by movie (`reviews.movies` holds each review's IMDb title id), with the labels balanced on both
 # sides: scikit-learn's `StratifiedGroupKFold` does both (its groups are the movies). Return the row
@@ -142,9 +143,10 @@ def movie_split(reviews: Reviews, fraction: float = 0.1, seed: int = 0) -> tuple
 
 # %% [markdown]
 # How much does it matter? `validation_gap` trains the cheapest good model there is (TF-IDF of words and
-# word pairs, then a logistic regression: lesson 2) once on a split drawn review by review and once on a
-# split drawn by movie, and measures each on its own validation set and on the test split. Over five seeds
-# (`python -m benchmarks.validation_gap`, `benchmarks/validation_gap.json`):
+# word pairs, then a logistic regression: lesson 2's first model, with scikit-learn's default tokens) once
+# on a split drawn review by review and once on a split drawn by movie, and measures each on its own
+# validation set and on the test split. Over five seeds (`python -m benchmarks.validation_gap`,
+# `benchmarks/validation_gap.json`):
 #
 # | validation drawn | validation accuracy | test accuracy | validation − test |
 # | --- | --- | --- | --- |

@@ -394,7 +394,7 @@ def _grouped_indices(labels: np.ndarray, movies: np.ndarray, fraction: float, se
     """One fold of round(1 / fraction) folds that are stratified by label and keep each movie in one fold."""
     from sklearn.model_selection import StratifiedGroupKFold
 
-    folds = round(1 / fraction) if 0 < fraction < 1 else 0
+    folds = round(1 / fraction) if 0 < fraction <= 0.5 else 0
     if folds < 2:
         raise ValueError(f"fraction must lie between 0 and 0.5 to hold out whole movies, not {fraction}.")
     if (count := len(np.unique(movies))) < folds:

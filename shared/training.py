@@ -64,8 +64,9 @@ def no_weight_decay(variables: Iterable[keras.Variable]) -> list[keras.Variable]
     """The variables BERT fine-tunes without weight decay: LayerNorm weights and biases.
 
     Pass them to ``optimizer.exclude_from_weight_decay(var_list=...)``. Its other argument, ``var_names``,
-    matches ``variable.name``, which in Keras 3 is the last part of the path only (``gamma``, ``beta``):
-    ``var_names=["LayerNorm"]`` silently excludes nothing. The path says which layer a weight belongs to."""
+    matches ``variable.name``, which in Keras 3 is the last part of the path only: in a KerasHub model
+    (``gamma``, ``beta``), ``var_names=["LayerNorm"]`` silently excludes nothing. The path says which layer a
+    weight belongs to."""
     return [variable for variable in variables if _NO_DECAY.search(variable.path)]
 
 

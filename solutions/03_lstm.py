@@ -240,7 +240,7 @@ def wordpiece_ids(texts: list[str], length: int = 128) -> np.ndarray:
 # %% [markdown]
 # ## Exercise 3.5 — Train with Keras callbacks
 #
-# Compile with Adam (learning rate 1e-3, gradient clipping at norm 1.0 as the reference project does),
+# Compile with Adam (at `learning_rate`, 1e-3 by default, gradient clipping at norm 1.0 as the reference project does),
 # `BinaryCrossentropy(from_logits=True)` and a `BinaryAccuracy` named `"accuracy"` with threshold 0
 # (the model outputs logits: logit 0 is probability 0.5). Fit with two callbacks:
 # `EarlyStopping` on `val_loss` (given `patience`, restoring the best weights) and `ModelCheckpoint`

@@ -104,9 +104,10 @@ def build_classifier(preprocess_handle: str, encoder_handle: str, dropout: float
 # LayerNorm weights and biases get no weight decay.
 #
 # A pitfall: `optimizer.exclude_from_weight_decay(var_names=[...])` matches its patterns against
-# `variable.name`. On the PyTorch backend (lesson 5) that is only the last part of the variable's path, and a
-# KerasHub LayerNorm's weights are named `gamma` and `beta`: `var_names=["LayerNorm", "layer_norm"]` then
-# leaves them decayed, without a warning. Select the variables by their path instead, the same on every
+# `variable.name`, which in Keras 3 is only the last part of the variable's path. A KerasHub model's
+# LayerNorm weights (lesson 5, and this exercise's check) are named `gamma` and `beta`:
+# `var_names=["LayerNorm", "layer_norm"]` leaves them decayed, without a warning. (This lesson's `HubLayer`
+# happens to put the whole path in each name.) Select the variables by their path instead, the same on every
 # backend (`shared.training.no_weight_decay(variables)` does), and pass them as `var_list`.
 
 # %%

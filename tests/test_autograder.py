@@ -85,7 +85,7 @@ def test_every_exercise_has_a_graded_check(solution):
 
 def test_every_accuracy_threshold_follows_from_its_calibration():
     """tests/lessons/calibrate.py ran the reference solution over 10 seeds or more; each threshold sits
-    at least 3 standard deviations below the mean and below every run, and the checks read it from there."""
+    at least 3.5 standard deviations below the mean and below every run, and the checks read it from there."""
     lessons_tests = ROOT / "tests" / "lessons"
     table = json.loads((lessons_tests / "calibration.json").read_text())
     calibrate = importlib.util.spec_from_file_location("calibrate", lessons_tests / "calibrate.py")
@@ -94,10 +94,12 @@ def test_every_accuracy_threshold_follows_from_its_calibration():
     for name, row in table.items():
         assert len(row["accuracies"]) >= 10, f"{name}: {len(row['accuracies'])} calibration runs"
         assert row == module.threshold_from(row["accuracies"]), f"{name}: the table is not what its runs give"
-        assert row["threshold"] <= row["mean"] - 3 * row["sd"] and row["threshold"] < row["min"], name
-    used = {name for path in lessons_tests.glob("test_*.py")
-            for name in re.findall(r'calibrated_threshold\("([^"]+)"\)', path.read_text())}
-    assert used and used <= set(table), f"checks without a calibration: {used - set(table)}"
+        assert row["threshold"] <= row["mean"] - module.SIGMAS * row["sd"] + 1e-9, name
+        assert row["threshold"] < row["min"], name
+    calibrated = {name for path in lessons_tests.glob("test_*.py")
+                  for block in re.findall(r"^CALIBRATED = \{(.*?)\}$", path.read_text(), re.MULTILINE | re.DOTALL)
+                  for name in re.findall(r'"([^"]+)":', block)}
+    assert calibrated and calibrated <= set(table), f"checks without a calibration: {calibrated - set(table)}"
 
 
 # --------------------------------------------------------------------------- both directions
@@ -156,12 +158,12 @@ def test_report_teaches_points_at_the_learners_line_and_stops_a_runaway_check(tm
              .replace("positive = int(np.sum(reviews.labels == 1))", "while True:\n        pass")
              .replace("x = keras.layers.GlobalAveragePooling1D()(x)", "x = keras.layers.GlobalMaxPooling1D()(x)"))
     (lessons / "00_setup.py").write_text(wrong)
-    monkeypatch.setattr(report, "CHECK_SECONDS", 3)
+    monkeypatch.setattr(report, "CHECK_SECONDS", 8)  # time enough for the other checks on a busy machine
     results = {r.check: r for r in report.grade(str(lessons), [lessons / "00_setup.py"])}
     assert results["test_versions_name_the_installed_libraries_and_backend"].feedback == (
         f"AttributeError: module 'keras.backend' has no attribute 'name' (at lessons/00_setup.py:{line})")
     assert results["test_label_counts_on_an_unbalanced_subset"].feedback.startswith(
-        "took longer than 3 s, the check's time limit: an endless loop")
+        "took longer than 8 s, the check's time limit: an endless loop")
     assert results["test_tiny_model_averages_then_applies_a_sigmoid"].feedback == (
         "expected the Dense unit to read the average of the token vectors — the maximum over the tokens, "
         "not their average")

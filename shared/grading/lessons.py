@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LONG_TAG = "long"
 _BACKEND = re.compile(r'^os\.environ\["KERAS_BACKEND"\] = "(\w+)"', re.MULTILINE)
 _TITLE = re.compile(r"^# # (.+)$", re.MULTILINE)
+_CELL_HEADER = re.compile(r"^# %%.*$", re.MULTILINE)
 
 
 def lesson_files(folder: str | Path = "solutions") -> list[Path]:
@@ -57,12 +58,13 @@ def import_lesson(path: Path, source: str | None = None) -> types.ModuleType:
     module = types.ModuleType(f"lesson_{path.stem}")
     module.__file__ = str(path)
     sys.modules[module.__name__] = module  # dataclasses and pickling look modules up by name
-    cursor = 0
-    for cell in notebook.cells:
+    headers = [match.end() for match in _CELL_HEADER.finditer(text)]
+    if len(headers) != len(notebook.cells):  # code before the first "# %%": line numbers may be off, no more
+        headers = [0] * len(notebook.cells)
+    for cell, header in zip(notebook.cells, headers):  # percent-format cells start at their "# %%" lines
         if cell.cell_type != "code":
             continue
-        found = text.find(cell.source, cursor)
-        cursor = found + len(cell.source) if found >= 0 else cursor
+        found = text.find(cell.source, header)
         if LONG_TAG not in cell.metadata.get("tags", []):
             padding = "\n" * text.count("\n", 0, found) if found >= 0 else ""
             exec(compile(padding + cell.source, str(path), "exec"), module.__dict__)

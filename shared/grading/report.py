@@ -51,6 +51,7 @@ def grade_lesson(lesson: Path, target: str, known_wrong_mode: bool = False) -> l
         results_file = Path(scratch) / "results.json"
         command = [sys.executable, "-m", "pytest", str(checks_file(lesson)), f"--target={target}",
                    "-p", "shared.grading.plugin", f"--grade-json={results_file}", f"--timeout={CHECK_SECONDS}",
+                   "-o", "timeout_func_only=true",
                    "-q", "--no-header", "-p", "no:cacheprovider", "-W", "ignore"]
         if known_wrong_mode:
             command.append("--known-wrong")
@@ -102,7 +103,7 @@ def known_wrong_report(lessons: list[Path]) -> tuple[str, bool]:
             found = caught(mistake, failed)
             all_caught &= found
             rows.append((lesson.stem, mistake.exercise, mistake.name, "caught" if found else "MISSED",
-                         failed[0] if failed else "not graded" if results[0].exercise == "-" else
+                         failed[0] if failed else "not graded" if not results or results[0].exercise == "-" else
                          "passed every check"))
         score = sum(row[3] == "caught" for row in rows if row[0] == lesson.stem)
         rows.append((lesson.stem, "", f"caught {score} of {len(mistakes)}", "", ""))

@@ -33,10 +33,11 @@ SIGMAS = 3.5
 
 def threshold_from(accuracies: list[float]) -> dict:
     """The summary of one measurement's calibration runs and the threshold that follows from it."""
+    accuracies = [round(a, 4) for a in accuracies]  # the table keeps 4 decimals: compute from what it keeps
     mean = sum(accuracies) / len(accuracies)
     sd = math.sqrt(sum((a - mean) ** 2 for a in accuracies) / (len(accuracies) - 1))
     threshold = math.floor(100 * min(mean - SIGMAS * sd, min(accuracies) - 0.01)) / 100
-    return {"accuracies": [round(a, 4) for a in accuracies], "mean": round(mean, 4), "sd": round(sd, 4),
+    return {"accuracies": accuracies, "mean": round(mean, 4), "sd": round(sd, 4),
             "min": round(min(accuracies), 4), "threshold": threshold}
 
 
@@ -44,7 +45,7 @@ def render(table: dict) -> str:
     lines = ["# Calibration of the accuracy checks",
              "",
              "Written by `python tests/lessons/calibrate.py --lesson N` on the reference solutions: each check's",
-             f"measurement over seeds (which also draw the data subsets and their order). Threshold =",
+             "measurement over seeds (which also draw the data subsets and their order). Threshold =",
              f"floor(min(mean - {SIGMAS} sd, minimum - 0.01)); the checks read it from `calibration.json`.",
              "",
              "| check | runs | mean | sd | minimum | threshold |",

@@ -29,10 +29,7 @@ def dict_difference(expected: dict, found: object) -> str:
 
 def which_mistake(found, mistakes: dict[str, object], atol: float = 1e-5) -> str:
     """" — <what went wrong>" if ``found`` equals what one known mistake computes, else ""."""
-    for description, value in mistakes.items():
-        if same(found, value, atol):
-            return f" — {description}"
-    return ""
+    return which_of(found, mistakes.items(), atol)
 
 
 def same(a, b, atol: float = 1e-5) -> bool:
@@ -48,12 +45,17 @@ def same(a, b, atol: float = 1e-5) -> bool:
     return bool(np.all(a == b))
 
 
-def numpy(tensor) -> np.ndarray:
+def rounded(values, digits: int = 4) -> list[float]:
+    """Numbers for a feedback line: Python floats, so that float32 noise never shows."""
+    return np.round(np.asarray(values, dtype="float64"), digits).tolist()
+
+
+def to_numpy(tensor) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(tensor))
 
 
 def output_layer(model: keras.Model) -> keras.layers.Layer:
-    """The last layer of ``model`` with a kernel: the Dense layer that gives the output."""
+    """The last Dense layer of ``model``: the one that gives the output."""
     dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     if not dense:
         raise AssertionError("expected a Dense layer at the output, found none")
@@ -67,11 +69,11 @@ def output_kind(model: keras.Model, inputs, **call) -> tuple[str, np.ndarray, np
     layer, after it, or none at all are told apart, whatever the layers are named."""
     dense = output_layer(model)
     features = keras.Model(model.input, dense.input)(inputs, training=False)
-    logits = numpy(keras.ops.matmul(features, dense.kernel) + dense.bias)
-    output = numpy(model(inputs, training=False, **call))
+    logits = to_numpy(keras.ops.matmul(features, dense.kernel) + dense.bias)
+    output = to_numpy(model(inputs, training=False, **call))
     if output.shape == logits.shape and np.allclose(output, logits, atol=1e-5):
         return "logits", output, logits
-    if output.shape == logits.shape and np.allclose(output, numpy(keras.ops.sigmoid(logits)), atol=1e-5):
+    if output.shape == logits.shape and np.allclose(output, to_numpy(keras.ops.sigmoid(logits)), atol=1e-5):
         return "probabilities", output, logits
     return "something else", output, logits
 
@@ -80,16 +82,78 @@ def dropout_zeros(model: keras.Model, inputs, repeats: int = 1) -> float:
     """The share of exact zeros in the output Dense layer's input when the model is training: about the
     dropout rate if dropout comes just before it, 0 if not (when nothing else there makes exact zeros)."""
     features = keras.Model(model.input, output_layer(model).input)
-    return float(np.mean([np.mean(numpy(features(inputs, training=True)) == 0) for _ in range(repeats)]))
+    return float(np.mean([np.mean(to_numpy(features(inputs, training=True)) == 0) for _ in range(repeats)]))
 
 
-def calibrated_threshold(name: str) -> float:
-    """The threshold of an accuracy check, from the committed calibration (tests/lessons/calibrate.py)."""
-    table = json.loads((Path(__file__).with_name("calibration.json")).read_text())
-    return table[name]["threshold"]
+def check_calibrated_accuracy(name: str, accuracy: float, what: str) -> None:
+    """``accuracy`` reaches the threshold of the calibration row ``name`` (tests/lessons/calibrate.py)."""
+    threshold = json.loads((Path(__file__).with_name("calibration.json")).read_text())[name]["threshold"]
+    assert accuracy >= threshold, (
+        f"expected an accuracy of at least {threshold:.2f} {what}, got {accuracy:.3f} (chance is 0.50; the reference "
+        f"solution never fell below {threshold:.2f} in its calibration runs: tests/lessons/CALIBRATION.md)")
 
 
 def which_of(found, mistakes, atol: float = 1e-5) -> str:
-    """``which_mistake`` for (description, value) pairs: one mistake may be listed with several values,
+    """``which_mistake`` for (description, value) pairs, where one mistake may be listed with several values:
     the different things learners write that make it."""
     return next((f" — {description}" for description, value in mistakes if same(found, value, atol)), "")
+
+
+# --------------------------------------------------------------------------- BERT classifiers (lessons 4 and 5)
+
+
+def pooled_output_mistake(features: np.ndarray, sequence_output: np.ndarray) -> str:
+    """" — <what was read instead>" when the output layer reads another summary of the token vectors."""
+    return which_mistake(features, {
+        "the [CLS] token's vector before BERT's pooler: read pooled_output": sequence_output[:, 0],
+        "the mean of the token vectors: read pooled_output": sequence_output.mean(axis=1)}, atol=1e-4)
+
+
+def check_dropout_of_half(model: keras.Model, inputs, repeats: int = 2) -> None:
+    """The model was built with dropout=0.5: about half of the output layer's inputs drop while training."""
+    zeros = dropout_zeros(model, inputs, repeats)
+    hint = " — no dropout before the output layer" if zeros == 0 else \
+        " — the dropout argument is not used" if abs(zeros - 0.1) < 0.05 else ""
+    assert 0.4 <= zeros <= 0.6, (
+        f"expected build_classifier(..., dropout=0.5) to drop about half of the pooled output while training, "
+        f"dropped {zeros:.0%}{hint}")
+
+
+def check_adam_with_weight_decay(optimizer, weight_decay: float = 0.01) -> None:
+    """AdamW, or Adam given a weight decay: Keras 3 decouples weight decay from the gradient in both."""
+    assert isinstance(optimizer, keras.optimizers.Adam), (
+        f"expected AdamW (Adam with decoupled weight decay), got {type(optimizer).__name__}")
+    assert optimizer.weight_decay is not None and abs(optimizer.weight_decay - weight_decay) < 1e-9, (
+        f"expected weight decay {weight_decay}, got {optimizer.weight_decay}")
+
+
+def check_warm_up_then_linear_decay(optimizer, peak: float, total_steps: int) -> None:
+    """The learning rate climbs from 0 to ``peak`` over the first 10% of the steps, then falls to 0."""
+    schedule = optimizer._learning_rate  # Keras keeps the schedule here; .learning_rate is its current value
+    assert callable(schedule), f"expected a learning-rate schedule, got the constant {to_numpy(schedule)}"
+    warmup = total_steps // 10
+    steps = [0, warmup // 2, warmup, (warmup + total_steps) // 2, total_steps]
+    expected = [0.0, peak / 2, peak, peak / 2, 0.0]
+    found = [round(float(to_numpy(schedule(step))), 9) for step in steps]
+    assert np.allclose(found, expected, atol=1e-9), (
+        f"expected learning rates {expected} at steps {steps} ({warmup} warm-up steps of {total_steps}), got {found}")
+
+
+def check_no_decay_on_layer_norms_and_biases(optimizer, variables: list) -> None:
+    """One AdamW step with zero gradients moves a weight by its decay alone: with every weight at 1 first,
+    the weights that moved are the decayed ones. LayerNorm weights and biases must not move; kernels and
+    embeddings must."""
+    for variable in variables:
+        variable.assign(np.ones(variable.shape, "float32"))
+    for _ in range(2):  # step 0 has learning rate 0 (warm-up); step 1 the peak
+        optimizer.apply_gradients([(keras.ops.zeros(variable.shape), variable) for variable in variables])
+    decayed = {variable.path: not np.allclose(to_numpy(variable), 1.0) for variable in variables}
+    norms = [path for path in decayed if decayed[path] and "norm" in path]
+    biases = [path for path in decayed if path.endswith("bias")]
+    hint = " — name patterns miss KerasHub's LayerNorm weights (gamma and beta under a *_layer_norm path): " \
+           "select them by path, with var_list" if norms and not any(decayed[p] for p in biases) else ""
+    assert not norms, f"expected no weight decay on LayerNorm weights, got it on {norms[:2]}{hint}"
+    assert not [p for p in biases if decayed[p]], (
+        f"expected no weight decay on biases, got it on {[p for p in biases if decayed[p]][:2]}")
+    kept = [path for path in decayed if not decayed[path] and path.endswith(("kernel", "embeddings"))]
+    assert not kept, f"expected weight decay on kernels and embeddings, got none on {kept[:2]}"

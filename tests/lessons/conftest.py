@@ -2,12 +2,14 @@
 
 With ``--known-wrong``, the ``lesson`` fixture is instead each known-wrong solution of the check's own
 exercise (``tests/known_wrong/``) and the untouched exercise file: one process grades them all. Once a
-known-wrong solution has failed a check, its slow checks are skipped: it is caught already.
+known-wrong solution has failed a check with feedback that names its mistake, its slow checks are
+skipped: it is caught already.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from shared.data import Imdb, load_imdb, stratified_sample
 from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, import_lesson
+from shared.grading.plugin import teaching_line
 
 _CAUGHT = pytest.StashKey[set]()
 
@@ -28,13 +31,14 @@ class Variant:
     name: str
     path: Path
     source: str | None = None
+    feedback: str = ""  # the pattern the feedback of a check that catches this variant shows
 
 
 def variants(lesson_number: str, exercise: str) -> list[Variant]:
     solution = find_lesson(lesson_number, "solutions")
     text = solution.read_text(encoding="utf-8")
     return [Variant(UNTOUCHED, ROOT / "lessons" / solution.name)] + [
-        Variant(mistake.name, solution, apply(text, mistake))
+        Variant(mistake.name, solution, apply(text, mistake), mistake.feedback)
         for mistake in known_wrong(solution) if mistake.exercise == exercise]
 
 
@@ -64,7 +68,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = (yield).get_result()
     variant = _variant(item)
-    if report.failed and variant and variant.name != UNTOUCHED:
+    if report.failed and variant and variant.name != UNTOUCHED and call.excinfo is not None \
+            and re.search(variant.feedback, teaching_line(call.excinfo)):
         item.config.stash[_CAUGHT].add(variant.name)
 
 

@@ -10,7 +10,8 @@ import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
-from checking import dropout_zeros, numpy, output_kind, which_mistake
+from checking import (check_adam_with_weight_decay, check_dropout_of_half, check_no_decay_on_layer_norms_and_biases,
+                      check_warm_up_then_linear_decay, output_kind, output_layer, pooled_output_mistake, to_numpy)
 
 from shared.hub import load_hub_model
 from shared.hub_export import export_if_missing
@@ -41,7 +42,7 @@ def classifier(lesson, handles):
 
 @pytest.mark.exercise("4.1", points=1)
 def test_classifier_outputs_one_probability_per_review(lesson, classifier):
-    output = numpy(classifier(TEXTS, training=False))
+    output = to_numpy(classifier(TEXTS, training=False))
     per_token = " — one output per token: use the encoder's pooled_output" if output.ndim == 3 else ""
     assert output.shape == (4, 1), f"expected output shape (4, 1) for 4 reviews, got {output.shape}{per_token}"
     kind, output, logits = output_kind(classifier, TEXTS)
@@ -52,23 +53,15 @@ def test_classifier_outputs_one_probability_per_review(lesson, classifier):
 
 @pytest.mark.exercise("4.1", points=1)
 def test_dense_unit_reads_the_pooled_output(classifier, encoder_outputs):
-    features = numpy(keras.Model(classifier.input, classifier.layers[-1].input)(TEXTS, training=False))
-    sequence = encoder_outputs["sequence_output"]
-    mistake = which_mistake(features, {
-        "the [CLS] token's vector before BERT's pooler: use output_key='pooled_output'": sequence[:, 0],
-        "the mean of the token vectors: use output_key='pooled_output'": sequence.mean(axis=1)}, atol=1e-4)
+    features = to_numpy(keras.Model(classifier.input, output_layer(classifier).input)(TEXTS, training=False))
+    mistake = pooled_output_mistake(features, encoder_outputs["sequence_output"])
     assert np.allclose(features, encoder_outputs["pooled_output"], atol=1e-4), (
         f"expected the output unit to read the encoder's pooled_output{mistake}")
 
 
 @pytest.mark.exercise("4.1", points=1)
 def test_dropout_before_the_output_unit(classifier):
-    zeros = dropout_zeros(classifier, TEXTS, repeats=4)
-    hint = " — no dropout before the output unit" if zeros == 0 else \
-        " — the dropout argument is not used" if abs(zeros - 0.1) < 0.05 else ""
-    assert 0.4 <= zeros <= 0.6, (
-        f"expected build_classifier(..., dropout=0.5) to drop about half of the pooled output while training, "
-        f"dropped {zeros:.0%}{hint}")
+    check_dropout_of_half(classifier, TEXTS, repeats=4)
 
 
 @pytest.mark.exercise("4.1", points=1)
@@ -91,46 +84,16 @@ def tiny_bert() -> keras.Model:
 def test_learning_rate_warms_up_then_decays(lesson):
     optimizer = lesson.make_optimizer(tiny_bert().trainable_variables, total_steps=100, peak_learning_rate=4e-5,
                                       warmup_fraction=0.1)
-    assert isinstance(optimizer, keras.optimizers.AdamW), (
-        f"expected keras.optimizers.AdamW, got {type(optimizer).__name__} — Adam's weight decay is not decoupled")
-    schedule = optimizer._learning_rate
-    assert callable(schedule), f"expected a learning-rate schedule, got the constant {schedule}"
-    found = [round(float(numpy(schedule(step))), 9) for step in (0, 5, 10, 55, 100)]
-    expected = [0.0, 2e-5, 4e-5, 2e-5, 0.0]
-    assert np.allclose(found, expected, atol=1e-9), (
-        f"expected learning rates {expected} at steps 0, 5, 10, 55 and 100 (10 warm-up steps), got {found}")
+    check_warm_up_then_linear_decay(optimizer, 4e-5, 100)
 
 
 @pytest.mark.exercise("4.2", points=1)
-def test_weight_decay_is_one_hundredth(lesson):
-    optimizer = lesson.make_optimizer(tiny_bert().trainable_variables, total_steps=10)
-    assert optimizer.weight_decay == pytest.approx(0.01), (
-        f"expected weight decay 0.01, got {optimizer.weight_decay}")
-
-
-def decayed(optimizer: keras.optimizers.Optimizer, variables: list) -> dict[str, bool]:
-    """{path: whether one optimizer step with zero gradients changed it}: with zero gradients AdamW moves
-    a weight only by its decay. Every weight starts at 1 so that decay shows."""
-    for variable in variables:
-        variable.assign(np.ones(variable.shape, "float32"))
-    zeros = [keras.ops.zeros(variable.shape) for variable in variables]
-    for _ in range(2):  # step 0 has learning rate 0 (warm-up); step 1 the peak
-        optimizer.apply_gradients(zip(zeros, variables))
-    return {variable.path: not np.allclose(numpy(variable), 1.0) for variable in variables}
+def test_adamw_with_a_weight_decay_of_one_hundredth(lesson):
+    check_adam_with_weight_decay(lesson.make_optimizer(tiny_bert().trainable_variables, total_steps=10))
 
 
 @pytest.mark.exercise("4.2", points=2)
-def test_layer_norm_and_bias_get_no_weight_decay_on_a_real_bert(lesson):
+def test_layer_norm_and_bias_get_no_weight_decay_in_a_keras_hub_bert(lesson):
     variables = tiny_bert().trainable_variables
-    found = decayed(lesson.make_optimizer(variables, total_steps=10, peak_learning_rate=0.1), variables)
-    norms = [path for path in found if "norm" in path]
-    biases = [path for path in found if path.endswith("bias")]
-    others = [path for path in found if path not in norms + biases]
-    decayed_norms = [path for path in norms if found[path]]
-    hint = " — name patterns miss KerasHub's LayerNorm weights (gamma and beta under a *_layer_norm path): " \
-           "select them by path, with var_list" if decayed_norms and not any(found[p] for p in biases) else ""
-    assert not decayed_norms, f"expected no weight decay on LayerNorm weights, got it on {decayed_norms[:2]}{hint}"
-    assert not [path for path in biases if found[path]], (
-        f"expected no weight decay on biases, got it on {[p for p in biases if found[p]][:2]}")
-    kept = [path for path in others if not found[path]]
-    assert not kept, f"expected weight decay on kernels and embeddings, got none on {kept[:2]}"
+    optimizer = lesson.make_optimizer(variables, total_steps=10, peak_learning_rate=0.1)
+    check_no_decay_on_layer_norms_and_biases(optimizer, variables)

@@ -5,7 +5,9 @@ import functools
 import keras
 import numpy as np
 import pytest
-from checking import calibrated_threshold, dropout_zeros, numpy, output_layer, which_mistake
+from checking import (check_calibrated_accuracy, check_adam_with_weight_decay, check_dropout_of_half,
+                      check_no_decay_on_layer_norms_and_biases, check_warm_up_then_linear_decay, output_layer,
+                      pooled_output_mistake, same, to_numpy, which_mistake)
 
 from shared.data import stratified_sample
 from shared.encoders import Encoder, load_encoder
@@ -24,7 +26,7 @@ def pristine_encoder() -> tuple[Encoder, list]:
 
 @pytest.fixture
 def encoder() -> Encoder:
-    """The pretrained encoder at length 64, its weights as downloaded: no check sees another's training."""
+    """The pretrained encoder at length 64, its weights as shipped: no check sees another's training."""
     encoder, weights = pristine_encoder()
     encoder.backbone.set_weights(weights)
     return encoder
@@ -73,7 +75,7 @@ def test_pack_never_exceeds_max_length(lesson):
 
 
 def inputs_of(encoder: Encoder, texts: list[str]) -> dict:
-    return {key: numpy(value) for key, value in encoder.preprocessor([clean_html(t) for t in texts]).items()}
+    return {key: to_numpy(value) for key, value in encoder.preprocessor([clean_html(t) for t in texts]).items()}
 
 
 @pytest.mark.exercise("5.3", points=1)
@@ -81,69 +83,44 @@ def test_classifier_gives_two_logits_from_the_pooled_output(lesson, encoder):
     classifier = lesson.build_classifier(encoder, total_steps=100)
     assert encoder.backbone in classifier.layers, "expected the encoder's backbone inside the model"
     inputs = inputs_of(encoder, TEXTS)
-    output = numpy(classifier(inputs, training=False))
+    output = to_numpy(classifier(inputs, training=False))
     assert output.shape == (4, 2), f"expected two logits per review, shape (4, 2), got {output.shape}"
     dense = output_layer(classifier)
-    features = numpy(keras.Model(classifier.input, dense.input)(inputs, training=False))
-    logits = features @ numpy(dense.kernel) + numpy(dense.bias)
+    features = to_numpy(keras.Model(classifier.input, dense.input)(inputs, training=False))
+    logits = features @ to_numpy(dense.kernel) + to_numpy(dense.bias)
     softmax = " — probabilities: the loss expects logits, so no softmax" if np.allclose(
-        output, numpy(keras.ops.softmax(logits)), atol=1e-5) else ""
+        output, to_numpy(keras.ops.softmax(logits)), atol=1e-5) else ""
     assert np.allclose(output, logits, atol=1e-4), f"expected the Dense layer's logits, got {output[0]}{softmax}"
     outputs = encoder.backbone(inputs, training=False)
-    sequence = numpy(outputs["sequence_output"])
-    mistake = which_mistake(features, {"the [CLS] vector before BERT's pooler": sequence[:, 0],
-                                       "the mean of the token vectors": sequence.mean(axis=1)}, atol=1e-4)
-    assert np.allclose(features, numpy(outputs["pooled_output"]), atol=1e-4), (
+    mistake = pooled_output_mistake(features, to_numpy(outputs["sequence_output"]))
+    assert np.allclose(features, to_numpy(outputs["pooled_output"]), atol=1e-4), (
         f"expected the Dense layer to read the backbone's pooled_output{mistake}")
 
 
 @pytest.mark.exercise("5.3", points=1)
 def test_classifier_drops_out_before_the_logits(lesson, encoder):
-    classifier = lesson.build_classifier(encoder, total_steps=100, dropout=0.5)
-    zeros = dropout_zeros(classifier, inputs_of(encoder, TEXTS), repeats=2)
-    hint = " — no dropout before the Dense layer" if zeros == 0 else \
-        " — the dropout argument is not used" if abs(zeros - 0.1) < 0.05 else ""
-    assert 0.4 <= zeros <= 0.6, (
-        f"expected build_classifier(..., dropout=0.5) to drop about half of the pooled output while training, "
-        f"dropped {zeros:.0%}{hint}")
+    check_dropout_of_half(lesson.build_classifier(encoder, total_steps=100, dropout=0.5), inputs_of(encoder, TEXTS))
 
 
 @pytest.mark.exercise("5.3", points=1)
 def test_loss_reads_logits_and_the_rate_warms_up(lesson, encoder):
     classifier = lesson.build_classifier(encoder, total_steps=100, peak_learning_rate=4e-5)
     logits, labels = np.array([[0.0, 2.0], [1.0, -1.0]], "float32"), np.array([1, 1])
-    loss = float(numpy(classifier.compute_loss(y=labels, y_pred=logits)))
+    loss = float(to_numpy(classifier.compute_loss(y=labels, y_pred=logits)))
     expected = float(np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[[0, 1], labels]))
+    as_probabilities = float(to_numpy(keras.losses.SparseCategoricalCrossentropy()(labels, logits)))
+    hint = " — the loss reads them as probabilities: from_logits=True" if abs(loss - as_probabilities) < 1e-4 else ""
     assert abs(loss - expected) < 1e-4, (
         f"expected the loss of logits {logits.tolist()} for labels [1, 1] to be {expected:.4f} (softmax "
-        f"cross-entropy), "
-        f"got {loss:.4f} — the loss must read logits: from_logits=True")
-    schedule = classifier.optimizer._learning_rate
-    assert callable(schedule), f"expected a learning-rate schedule, got the constant {schedule}"
-    found = [round(float(numpy(schedule(step))), 9) for step in (0, 5, 10, 100)]
-    assert np.allclose(found, [0.0, 2e-5, 4e-5, 0.0], atol=1e-9), (
-        f"expected learning rates [0, 2e-05, 4e-05, 0] at steps 0, 5, 10 and 100 (10% warm-up), got {found}")
+        f"cross-entropy), got {loss:.4f}{hint}")
+    check_warm_up_then_linear_decay(classifier.optimizer, 4e-5, 100)
 
 
 @pytest.mark.exercise("5.3", points=2)
 def test_adamw_decays_kernels_but_not_layer_norms_or_biases(lesson, encoder):
     classifier = lesson.build_classifier(encoder, total_steps=10, peak_learning_rate=0.1)
-    optimizer, variables = classifier.optimizer, classifier.trainable_variables
-    assert isinstance(optimizer, keras.optimizers.AdamW), f"expected AdamW, got {type(optimizer).__name__}"
-    assert optimizer.weight_decay == pytest.approx(0.01), f"expected weight decay 0.01, got {optimizer.weight_decay}"
-    for variable in variables:  # with zero gradients, AdamW moves a weight by its decay alone
-        variable.assign(np.ones(variable.shape, "float32"))
-    for _ in range(2):  # step 0 has learning rate 0 (warm-up)
-        optimizer.apply_gradients([(keras.ops.zeros(v.shape), v) for v in variables])
-    decayed = {v.path: not np.allclose(numpy(v), 1.0) for v in variables}
-    norms = [p for p in decayed if decayed[p] and "norm" in p]
-    hint = " — var_names matches variable.name, which here is only 'gamma' or 'beta': select by path, " \
-           "with var_list" if norms and not any(decayed[p] for p in decayed if p.endswith("bias")) else ""
-    assert not norms, f"expected no weight decay on LayerNorm weights, got it on {norms[:2]}{hint}"
-    biases = [p for p in decayed if decayed[p] and p.endswith("bias")]
-    assert not biases, f"expected no weight decay on biases, got it on {biases[:2]}"
-    kept = [p for p in decayed if not decayed[p] and p.endswith(("kernel", "embeddings"))]
-    assert not kept, f"expected weight decay on kernels and embeddings, got none on {kept[:2]}"
+    check_adam_with_weight_decay(classifier.optimizer)
+    check_no_decay_on_layer_norms_and_biases(classifier.optimizer, classifier.trainable_variables)
 
 
 def fitted_accuracy(lesson, imdb, seed: int, workdir) -> float:
@@ -170,10 +147,8 @@ CALIBRATED = {"5.3 fits 32 reviews": fitted_accuracy}
 @pytest.mark.timeout(300)
 @pytest.mark.exercise("5.3", points=2)
 def test_fine_tuning_fits_a_few_real_reviews(lesson, imdb, tmp_path):
-    accuracy, threshold = fitted_accuracy(lesson, imdb, 0, tmp_path), calibrated_threshold("5.3 fits 32 reviews")
-    assert accuracy >= threshold, (
-        f"expected accuracy >= {threshold} on 32 real reviews after 8 steps of fine-tuning on them (the reference "
-        f"solution never fell below it in its calibration runs), got {accuracy:.3f}; chance is 0.5")
+    check_calibrated_accuracy("5.3 fits 32 reviews", fitted_accuracy(lesson, imdb, 0, tmp_path),
+                              "on 32 real reviews after 8 steps of fine-tuning on them")
 
 
 def fixed_classifier(lesson, encoder: Encoder, logits: list[float]) -> keras.Model:
@@ -210,7 +185,7 @@ def test_saved_model_and_tokenizer_reload_to_the_same_predictions(lesson, encode
     folder = lesson.save_finetuned(classifier, encoder, tmp_path / "finetuned")
     reloaded, tokenizer = lesson.load_finetuned(folder)
     text = ["Café society: an unwatchable, oddly MOVING film."]
-    assert tokenizer(text) == encoder.preprocessor.tokenizer(text), (
+    assert same(to_numpy(tokenizer(text)), to_numpy(encoder.preprocessor.tokenizer(text))), (
         f"expected the same tokenizer back: {encoder.preprocessor.tokenizer(text)} for {text[0]!r}, "
         f"got {tokenizer(text)}")
     after = lesson.predict_sentiment(reloaded, tokenizer, TEXTS, max_length=64)
