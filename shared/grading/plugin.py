@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 _RESULTS = pytest.StashKey[dict]()
-_TIMEOUT = re.compile(r"Timeout \(>([\d.]+)s\) from pytest-timeout")
+_TIMEOUT_MESSAGE = re.compile(r"Timeout \(>([\d.]+)s\) from pytest-timeout")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -32,7 +32,7 @@ def teaching_line(excinfo: pytest.ExceptionInfo) -> str:
         return f"not done yet: {first_line}"
     if isinstance(error, AssertionError):
         return first_line or "a check failed without a message"
-    if timeout := _TIMEOUT.match(first_line):
+    if timeout := _TIMEOUT_MESSAGE.match(first_line):
         return f"took longer than {float(timeout[1]):g} s, the check's time limit: an endless loop, or far " \
                f"more work than asked?{where_in_lesson(excinfo)}"
     return f"{type(error).__name__}: {first_line[:160]}{where_in_lesson(excinfo)}"

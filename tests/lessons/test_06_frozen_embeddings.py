@@ -122,7 +122,9 @@ def test_mean_pool_averages_the_real_tokens_only(lesson):
 def test_embeddings_are_the_mean_of_the_real_tokens_of_the_cleaned_reviews(lesson, encoder, tmp_path):
     texts = ["A wonderful film.<br /><br />I would watch it again.", "Dull, far too long.", "Fine."]
     found = lesson.embed_reviews(encoder, texts, tmp_path, batch_size=2)
-    shape = getattr(found, "shape", None)
+    assert isinstance(found, np.ndarray), (
+        f"expected a numpy array, got {type(found).__name__}: keras.ops.convert_to_numpy turns a tensor into one")
+    shape = found.shape
     hint = " — the last, partial batch is missing (3 reviews in batches of 2)" if shape == (2, 384) else ""
     assert shape == (3, 384), f"expected an array of shape (3, 384), one row per review, got {shape}{hint}"
     assert found.dtype == np.float32, f"expected float32 embeddings, got {found.dtype}"
