@@ -17,7 +17,7 @@
 # TF-IDF weights, then build NB-SVM (Wang & Manning, 2012): a linear SVM on binary features scaled by
 # naive-Bayes log-count ratios. On IMDB they reported 91.22%. It is the bar every later lesson measures
 # itself against, and none of its networks clears it on a CPU: the best, the fine-tuned MiniLM of lesson 5,
-# reaches 90.85% after 63 minutes of training, where NB-SVM reaches 91.38% in half a minute
+# reaches 90.85% after 63 minutes of training, where NB-SVM reaches 91.28% in half a minute
 # (`benchmarks/RESULTS.md`). Remember it whenever a bigger model looks tempting.
 #
 # Time: each model trains in about half a minute on 2 CPU cores (`benchmarks/RESULTS.md`).
