@@ -162,18 +162,23 @@ def movie_split(reviews: Reviews, fraction: float = 0.1, seed: int = 0) -> tuple
 # The data also repeats itself: 96 training reviews repeat the exact text of an earlier one, 199 test
 # reviews do, and 123 test reviews have the text of a training review, with the same label
 # (`duplicate_texts` below). The course keeps the official test split whole, as published results do,
-# so its figures compare with theirs; 123 of 25,000 reviews move a test accuracy by at most half a point.
+# so its figures compare with theirs. Measured, it hardly matters: without those 123 test reviews, the
+# model above scores 90.25% instead of 90.29% (validation by movie, the mean of the same five seeds).
 
 # %%
 def validation_gap(imdb: Imdb, seed: int = 0) -> dict[str, dict[str, float]]:
-    """Validation and test accuracy of TF-IDF + logistic regression, for a validation set drawn each way."""
+    """Validation and test accuracy of TF-IDF + logistic regression, for a validation set drawn each way; and
+    the test accuracy without the test reviews whose exact text is also in the training split."""
+    train_texts = set(imdb.train.texts)
+    unseen = imdb.test.take(np.flatnonzero([text not in train_texts for text in imdb.test.texts]))
     gap = {}
     for by in ("review", "movie"):
         train, valid = validation_split(imdb.train, fraction=0.1, seed=seed, by=by)
         model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
                               LogisticRegression(C=4.0, max_iter=1_000)).fit(train.texts, train.labels)
         gap[f"by {by}"] = {"validation": model.score(valid.texts, valid.labels),
-                           "test": model.score(imdb.test.texts, imdb.test.labels)}
+                           "test": model.score(imdb.test.texts, imdb.test.labels),
+                           "test without train duplicates": model.score(unseen.texts, unseen.labels)}
     return gap
 
 
