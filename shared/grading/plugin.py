@@ -47,13 +47,19 @@ def where_in_lesson(excinfo: pytest.ExceptionInfo) -> str:
     return ""
 
 
+def variant_of(item: pytest.Item):
+    """The version of the lesson a check grades under --known-wrong (it has a ``name``), else None."""
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("lesson") if callspec else None
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = (yield).get_result()
     marker = item.get_closest_marker("exercise")
     if marker is None or (report.when != "call" and not report.failed):
         return
-    variant = getattr(getattr(item, "callspec", None) and item.callspec.params.get("lesson"), "name", "")
+    variant = getattr(variant_of(item), "name", "")
     check = item.name
     if variant:  # the check's own name, without the variant's id
         check = check.replace(f"[{variant}]", "").replace(f"[{variant}-", "[").replace(f"-{variant}]", "]")

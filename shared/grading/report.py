@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.grading.known_wrong import caught, known_wrong
+from shared.grading.known_wrong import Wrong, caught, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
 
 CHECK_SECONDS = 120  # the default time limit of one graded check
@@ -72,14 +72,19 @@ def grade(target: str = "lessons", lessons: list[Path] | None = None) -> list[Ch
     return [result for lesson in (lessons or lesson_files(target)) for result in grade_lesson(lesson, target)]
 
 
+def columns(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as lines of aligned columns; the last column, free text, is not padded."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[-1] for row in rows]
+
+
 def render(results: list[CheckResult]) -> str:
     """The report as a plain-text table, then a total line."""
     rows = [("lesson", "exercise", "check", "result", "points", "feedback")]
     for r in results:
         rows.append((r.lesson, r.exercise, r.check, "passed" if r.passed else "FAILED",
                      f"{r.points if r.passed else 0}/{r.points}", r.feedback))
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[5] for row in rows]
+    lines = columns(rows)
     lines.insert(1, "-" * min(120, len(lines[0])))
     earned = sum(r.points for r in results if r.passed)
     passed = sum(r.passed for r in results)
@@ -88,28 +93,32 @@ def render(results: list[CheckResult]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def known_wrong_verdicts(lesson: Path, results: list[CheckResult]) -> list[tuple[Wrong, list[str], bool]]:
+    """For each known-wrong solution of ``lesson``: the feedback of the checks it failed, and whether one of
+    them names its mistake (it is caught)."""
+    verdicts = []
+    for mistake in known_wrong(lesson):
+        failed = [r.feedback for r in results if r.variant == mistake.name and not r.passed]
+        verdicts.append((mistake, failed, caught(mistake, failed)))
+    return verdicts
+
+
 def known_wrong_report(lessons: list[Path]) -> tuple[str, bool]:
-    """For each lesson: every known-wrong solution, whether a check of its exercise caught it (failed with
-    feedback that names the mistake), and that feedback; then the share caught per lesson."""
+    """For each lesson: every known-wrong solution, whether a check of its exercise caught it, and the first
+    feedback it got; then how many the lesson's checks caught."""
     rows, all_caught = [("lesson", "exercise", "known-wrong solution", "result", "feedback")], True
     for lesson in lessons:
         results = grade_lesson(lesson, "solutions", known_wrong_mode=True)
-        mistakes = known_wrong(lesson)
-        for broken in [r for r in results if r.exercise == "-"]:
-            rows.append((lesson.stem, "-", broken.check, "ERROR", broken.feedback))
-            all_caught = False
-        for mistake in mistakes:
-            failed = [r.feedback for r in results if r.variant == mistake.name and not r.passed]
-            found = caught(mistake, failed)
-            all_caught &= found
+        broken = [r for r in results if r.exercise == "-"]  # the checks did not run at all
+        rows += [(lesson.stem, "-", r.check, "ERROR", r.feedback) for r in broken]
+        verdicts = known_wrong_verdicts(lesson, results)
+        for mistake, failed, found in verdicts:
             rows.append((lesson.stem, mistake.exercise, mistake.name, "caught" if found else "MISSED",
-                         failed[0] if failed else "not graded" if not results or results[0].exercise == "-" else
-                         "passed every check"))
-        score = sum(row[3] == "caught" for row in rows if row[0] == lesson.stem)
-        rows.append((lesson.stem, "", f"caught {score} of {len(mistakes)}", "", ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4] for row in rows]
-    return "\n".join(line.rstrip() for line in lines), all_caught
+                         failed[0] if failed else "not graded" if broken else "passed every check"))
+        score = sum(found for _, _, found in verdicts)
+        rows.append((lesson.stem, "", f"caught {score} of {len(verdicts)}", "", ""))
+        all_caught &= not broken and score == len(verdicts)
+    return "\n".join(line.rstrip() for line in columns(rows)), all_caught
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ import pytest
 from shared.data import Imdb, load_imdb, stratified_sample
 from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, import_lesson
-from shared.grading.plugin import teaching_line
+from shared.grading.plugin import teaching_line, variant_of
 
 _CAUGHT = pytest.StashKey[set]()
 
@@ -53,13 +53,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_CAUGHT] = set()
 
 
-def _variant(item: pytest.Item) -> Variant | None:
-    callspec = getattr(item, "callspec", None)
-    return callspec.params.get("lesson") if callspec else None
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    variant = _variant(item)
+    variant = variant_of(item)
     if variant and variant.name in item.config.stash[_CAUGHT] and item.get_closest_marker("slow"):
         pytest.skip("caught by an earlier check")
 
@@ -67,7 +62,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = (yield).get_result()
-    variant = _variant(item)
+    variant = variant_of(item)
     if report.failed and variant and variant.name != UNTOUCHED and call.excinfo is not None \
             and re.search(variant.feedback, teaching_line(call.excinfo)):
         item.config.stash[_CAUGHT].add(variant.name)

@@ -298,21 +298,16 @@ def history_of(returned) -> dict:
     return returned.history
 
 
-_OPPOSITE_RUNS: dict = {}
-
-
+@pytest.fixture(scope="module")
 def opposite_run(lesson) -> Run:
     """train_head(epochs=20, learning_rate=0.01) on a logistic head whose validation labels are the opposite of
     its training labels: the validation loss is lowest after epoch 1 and rises as the head learns. Once per
     lesson variant: several checks read it."""
-    if lesson not in _OPPOSITE_RUNS:
-        keras.utils.set_random_seed(0)
-        x_train, y_train, x_valid, y_valid = synthetic(opposite=True)
-        head = logistic_head(x_train.shape[1])
-        history = history_of(lesson.train_head(head, x_train, y_train, x_valid, y_valid, epochs=20,
-                                               learning_rate=0.01))
-        _OPPOSITE_RUNS[lesson] = Run(head, history, x_valid, y_valid)
-    return _OPPOSITE_RUNS[lesson]
+    keras.utils.set_random_seed(0)
+    x_train, y_train, x_valid, y_valid = synthetic(opposite=True)
+    head = logistic_head(x_train.shape[1])
+    history = history_of(lesson.train_head(head, x_train, y_train, x_valid, y_valid, epochs=20, learning_rate=0.01))
+    return Run(head, history, x_valid, y_valid)
 
 
 def cross_entropy(head: keras.Model, x: np.ndarray, y: np.ndarray) -> float:
@@ -327,8 +322,8 @@ def validation_losses(run: Run) -> list[float]:
 
 
 @pytest.mark.exercise("6.4", points=1)
-def test_validation_loss_is_measured_on_the_validation_data(lesson):
-    losses = validation_losses(opposite_run(lesson))
+def test_validation_loss_is_measured_on_the_validation_data(opposite_run):
+    losses = validation_losses(opposite_run)
     assert losses[-1] > losses[0], (
         f"expected the validation loss to rise (the validation labels are the opposite of the training labels), "
         f"got {losses[0]:.3f} after epoch 1 and {losses[-1]:.3f} after epoch {len(losses)}: is fit validating on the "
@@ -336,8 +331,8 @@ def test_validation_loss_is_measured_on_the_validation_data(lesson):
 
 
 @pytest.mark.exercise("6.4", points=1)
-def test_training_stops_five_epochs_after_the_best_validation_loss(lesson):
-    run = opposite_run(lesson)
+def test_training_stops_five_epochs_after_the_best_validation_loss(opposite_run):
+    run = opposite_run
     epochs = len(run.history["loss"])
     hint = " — it ran to the epoch limit: early stopping must watch val_loss, with patience 5" if epochs == 20 \
         else f" — patience {epochs - 1}, expected 5" if epochs < 20 else ""
@@ -347,8 +342,8 @@ def test_training_stops_five_epochs_after_the_best_validation_loss(lesson):
 
 
 @pytest.mark.exercise("6.4", points=1)
-def test_head_ends_with_the_weights_of_its_best_epoch(lesson):
-    run = opposite_run(lesson)
+def test_head_ends_with_the_weights_of_its_best_epoch(opposite_run):
+    run = opposite_run
     losses = validation_losses(run)
     found, best = cross_entropy(run.head, run.x_valid, run.y_valid), min(losses)
     hint = " — the last epoch's weights: EarlyStopping(..., restore_best_weights=True)" \
@@ -359,8 +354,8 @@ def test_head_ends_with_the_weights_of_its_best_epoch(lesson):
 
 
 @pytest.mark.exercise("6.4", points=1)
-def test_optimizer_is_adamw_at_the_given_learning_rate(lesson):
-    optimizer = opposite_run(lesson).head.optimizer
+def test_optimizer_is_adamw_at_the_given_learning_rate(opposite_run):
+    optimizer = opposite_run.head.optimizer
     decay = getattr(optimizer, "weight_decay", None)
     assert isinstance(optimizer, keras.optimizers.Adam) and decay, (
         f"expected AdamW (Adam with decoupled weight decay), got {type(optimizer).__name__} with "
