@@ -4,7 +4,8 @@
     python -m benchmarks.run --track lstm --config quick       # one configuration
     python -m benchmarks.run --track all                       # every track, one process each
 
-Each run appends one object to benchmarks/results.json, then RESULTS.md and time_to_accuracy.png are
+Each run appends one object to benchmarks/results.json and saves its per-review probabilities on the
+validation and test splits under benchmarks/predictions/ (float16, named in the object), then RESULTS.md and time_to_accuracy.png are
 rendered again from the whole file. A track is a lesson: its solution's ``CONFIGS`` and
 ``run_experiment(imdb, config)`` are what runs, with the Keras backend the lesson declares.
 """
@@ -23,10 +24,13 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+import numpy as np
+
 from shared.grading.lessons import find_lesson, import_lesson, lesson_backend, lesson_files
 
 TRACKS = {"classical": "02", "lstm": "03", "small-bert": "04", "finetune": "05", "frozen": "06"}
 RESULTS = Path(__file__).resolve().parent / "results.json"
+PREDICTIONS = RESULTS.parent / "predictions"
 PACKAGES = ("keras", "keras-hub", "torch", "tensorflow", "scikit-learn", "numpy")
 
 
@@ -59,17 +63,38 @@ def run_track(track: str, config_name: str | None, data: str | None, note: str |
         print(f"[{track}/{name}] running on {len(imdb.train):,} + {len(imdb.test):,} reviews", flush=True)
         result = lesson.run_experiment(imdb, lesson.CONFIGS[name])
         command = f"python -m benchmarks.run --track {track} --config {name}"
+        date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         record = {"track": track, "config": name, "settings": lesson.CONFIGS[name], **result,
                   "validation": validation_method(imdb.train),
                   "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "hardware": hardware(), "versions": versions(), "command": command,
-                  "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+                  "hardware": hardware(), "versions": versions(), "command": command, "date": date}
+        if "probabilities" in result:
+            record.update(save_predictions(record.pop("probabilities"), imdb, f"{track}-{name}-{date[:19]}"))
         if note:
             record["note"] = note
         append(record)
         recorded.append(record)
         print(json.dumps({k: record[k] for k in ("track", "config", "test_accuracy", "train_seconds")}))
     return recorded
+
+
+def save_predictions(probabilities: dict[str, np.ndarray], imdb, run: str, folder: Path = PREDICTIONS) -> dict:
+    """Save a run's probabilities of "positive" on the validation split (``validation_split(imdb.train)``, the
+    split every lesson validates on) and on the test split, so that analysis and ensembles need no retraining.
+    Returns the fields the run's record gains: the file and the validation accuracy on the whole split."""
+    from shared.data import validation_indices
+
+    held_out = validation_indices(imdb.train)[1]
+    if (len(probabilities["validation"]), len(probabilities["test"])) != (len(held_out), len(imdb.test)):
+        raise ValueError(f"expected {len(held_out)} validation and {len(imdb.test)} test probabilities, got "
+                         f"{len(probabilities['validation'])} and {len(probabilities['test'])}.")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{run.replace(':', '')}.npz"
+    np.savez_compressed(path, validation_index=held_out.astype(np.int32),
+                        validation=np.asarray(probabilities["validation"], np.float16),
+                        test=np.asarray(probabilities["test"], np.float16))
+    accuracy = np.mean((np.asarray(probabilities["validation"]) > 0.5) == imdb.train.labels[held_out])
+    return {"predictions": path.relative_to(folder.parent).as_posix(), "validation_accuracy": float(accuracy)}
 
 
 def append(record: dict, path: Path = RESULTS) -> None:

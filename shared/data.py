@@ -433,11 +433,17 @@ def validation_split(
     The default, None, splits by movie when the reviews name their movies and by review otherwise (the load
     warned about it); see :func:`validation_method`.
     """
-    if _split_by(reviews, by) == "movie":
-        keep, held_out = _grouped_indices(reviews.labels, reviews.movies, fraction, seed)
-    else:
-        keep, held_out = _stratified_indices(reviews.labels, fraction, seed)
+    keep, held_out = validation_indices(reviews, fraction, seed, by=by)
     return reviews.take(keep), reviews.take(held_out)
+
+
+def validation_indices(
+    reviews: Reviews, fraction: float = 0.1, seed: int = 0, *, by: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted positions in ``reviews`` of the two parts :func:`validation_split` returns."""
+    if _split_by(reviews, by) == "movie":
+        return _grouped_indices(reviews.labels, reviews.movies, fraction, seed)
+    return _stratified_indices(reviews.labels, fraction, seed)
 
 
 def stratified_sample(reviews: Reviews, size: int, seed: int = 0) -> Reviews:

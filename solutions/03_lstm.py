@@ -36,7 +36,7 @@ import keras_hub
 import numpy as np
 import torch
 
-from shared.batches import keras_batches
+from shared.batches import keras_batches, predict_in_order
 from shared.data import Imdb, load_imdb, validation_split
 from shared.encoders import default_encoder_path
 from shared.text import build_vocabulary, clean_html, encode
@@ -342,18 +342,22 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
 
     started = time.perf_counter()
     test_ids = encode(imdb.test.texts, vocabulary, LENGTH, config["keep"])
-    test_batches = keras_batches(test_ids, imdb.test.labels, 256, bucket=True)
-    logits = np.concatenate([model.predict_on_batch(ids)[:, 0] for ids, _ in test_batches])
-    labels = np.concatenate([labels for _, labels in test_batches])
+    logits = predict_in_order(model.predict_on_batch, keras_batches(test_ids, imdb.test.labels, 256, bucket=True))
     infer_seconds = time.perf_counter() - started
-    accuracy = float(np.mean((logits > 0) == labels))
+    accuracy = float(np.mean((logits[:, 0] > 0) == imdb.test.labels))
+    valid_logits = predict_in_order(model.predict_on_batch, batches["valid"])
     plot_history(history, output / "curves.png", model.name)
     save_classifier(model, vocabulary, output / "classifier")
     epoch_minutes = train_seconds / 60 / len(history.history["loss"])
     return {"test_accuracy": accuracy, "train_seconds": train_seconds,
             "infer_reviews_per_s": len(imdb.test) / infer_seconds, "epochs_run": len(history.history["loss"]),
             "parameters": model.count_params(),
-            "curve": [[epoch_minutes * (i + 1), acc] for i, acc in enumerate(history.history["val_accuracy"])]}
+            "curve": [[epoch_minutes * (i + 1), acc] for i, acc in enumerate(history.history["val_accuracy"])],
+            "probabilities": {"validation": sigmoid(valid_logits[:, 0]), "test": sigmoid(logits[:, 0])}}
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return keras.ops.convert_to_numpy(keras.ops.sigmoid(logits))
 
 
 # %% tags=["long"]

@@ -149,7 +149,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     keras.utils.set_random_seed(0)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
     train_split = stratified_sample(train_split, config["train_reviews"], seed=0)
-    valid_split = stratified_sample(valid_split, 1_000, seed=0)
+    valid_sample = stratified_sample(valid_split, 1_000, seed=0)  # enough to choose the epoch, and faster
     model = build_classifier(*hub_handles())
     steps = -(-len(train_split) // config["batch_size"]) * config["epochs"]
     model.compile(optimizer=make_optimizer(model.trainable_variables, steps, config["learning_rate"]),
@@ -158,7 +158,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     history = model.fit(text_batches(train_split, config["batch_size"], shuffle=True),
-                        validation_data=text_batches(valid_split, 64), epochs=config["epochs"], verbose=2,
+                        validation_data=text_batches(valid_sample, 64), epochs=config["epochs"], verbose=2,
                         callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=1,
                                                                  restore_best_weights=True)])
     train_seconds = time.perf_counter() - started
@@ -169,7 +169,9 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     epoch_minutes = train_seconds / 60 / len(history.history["loss"])
     return {"test_accuracy": float(np.mean((probabilities > 0.5) == imdb.test.labels)),
             "train_seconds": train_seconds, "infer_reviews_per_s": len(imdb.test) / infer_seconds,
-            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])]}
+            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])],
+            "probabilities": {"validation": model.predict(text_batches(valid_split, 64), verbose=0)[:, 0],
+                              "test": probabilities}}
 
 
 # %% tags=["long"]

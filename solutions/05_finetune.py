@@ -41,7 +41,7 @@ import keras
 import keras_hub
 import numpy as np
 
-from shared.batches import plan_batches
+from shared.batches import plan_batches, predict_in_order
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
 from shared.encoders import Encoder, for_inference, load_encoder, tokenizer_from_folder
 from shared.text import clean_html
@@ -265,7 +265,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT, encoder_name
     encoder = load_encoder(encoder_name or os.environ.get("BERT_ENCODER", "all-MiniLM-L6-v2"), MAX_LENGTH)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
     train_split = stratified_sample(train_split, config["train_reviews"], seed=0)
-    valid_split = stratified_sample(valid_split, 1_000, seed=0)
+    valid_sample = stratified_sample(valid_split, 1_000, seed=0)  # enough to choose the epoch, and faster
 
     def batches(split, shuffle=False):
         return ReviewBatches(split.texts, split.labels, encoder, BATCH_SIZE, MAX_LENGTH, config["strategy"], shuffle)
@@ -274,21 +274,27 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT, encoder_name
     classifier = build_classifier(encoder, len(train_batches) * config["epochs"], PEAK_LEARNING_RATE)
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    history = classifier.fit(train_batches, validation_data=batches(valid_split), epochs=config["epochs"],
+    history = classifier.fit(train_batches, validation_data=batches(valid_sample), epochs=config["epochs"],
                              verbose=2, callbacks=[keras.callbacks.EarlyStopping(
                                  "val_loss", patience=1, restore_best_weights=True)])
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    test_batches, predictor = batches(imdb.test), for_inference(classifier)
-    logits = np.concatenate([keras.ops.convert_to_numpy(predictor.predict_on_batch(x)) for x, _ in test_batches])
-    labels = np.concatenate([y for _, y in test_batches])
+    predictor = for_inference(classifier)
+    logits = predict_in_order(predictor.predict_on_batch, batches(imdb.test))
     infer_seconds = time.perf_counter() - started
+    valid_logits = predict_in_order(predictor.predict_on_batch, batches(valid_split))
     plot_history(history, output / "curves.png", f"fine-tuned {encoder.name}")
     save_finetuned(classifier, encoder, output / "classifier")
     epoch_minutes = train_seconds / 60 / len(history.history["loss"])
-    return {"test_accuracy": float(np.mean(logits.argmax(axis=1) == labels)), "train_seconds": train_seconds,
-            "infer_reviews_per_s": len(imdb.test) / infer_seconds, "encoder": encoder.name,
-            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])]}
+    return {"test_accuracy": float(np.mean(logits.argmax(axis=1) == imdb.test.labels)),
+            "train_seconds": train_seconds, "infer_reviews_per_s": len(imdb.test) / infer_seconds,
+            "encoder": encoder.name,
+            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])],
+            "probabilities": {"validation": positive_probability(valid_logits), "test": positive_probability(logits)}}
+
+
+def positive_probability(logits: np.ndarray) -> np.ndarray:
+    return keras.ops.convert_to_numpy(keras.ops.softmax(logits))[:, 1]
 
 
 # %% tags=["long"]

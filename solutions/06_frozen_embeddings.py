@@ -216,7 +216,9 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
             "train_seconds": train_seconds, "embed_seconds": embed_seconds, "head_seconds": head_seconds,
             "infer_reviews_per_s": len(sample) / infer_seconds,
             "curve": [[embed_seconds / 60 + epoch_minutes * (i + 1), a]
-                      for i, a in enumerate(history.history["val_accuracy"])]}
+                      for i, a in enumerate(history.history["val_accuracy"])],
+            "probabilities": {"validation": head.predict(x_valid, batch_size=512, verbose=0)[:, 0],
+                              "test": probabilities}}
 
 
 # %% tags=["long"]
