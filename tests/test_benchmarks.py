@@ -75,7 +75,7 @@ def test_lessons_with_a_track_define_their_configurations():
     for number in run.TRACKS.values():
         try:
             path = find_lesson(number)
-        except FileNotFoundError:
+        except ValueError:  # a lesson not written yet
             continue
         source = path.read_text()
         assert "CONFIGS = {" in source and "def run_experiment(" in source, path.name

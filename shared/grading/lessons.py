@@ -26,12 +26,18 @@ def lesson_files(folder: str | Path = "solutions") -> list[Path]:
 
 
 def find_lesson(number: int | str, folder: str | Path = "solutions") -> Path:
-    """The file of lesson ``number`` (``3``, ``"03"`` or ``"03_lstm"``) in ``folder``."""
-    prefix = f"{int(str(number)[:2]):02d}_"
-    matches = [path for path in lesson_files(folder) if path.name.startswith(prefix)]
+    """The file of lesson ``number`` (``3``, ``"03"`` or ``"03_lstm"``) in ``folder``.
+
+    Raises ValueError for anything else, naming the lessons there are."""
+    known = ", ".join(path.stem for path in lesson_files(folder))
+    given = re.fullmatch(r"(\d{1,2})(_\w+)?", str(number).strip())
+    if not given:
+        raise ValueError(f"{number!r} is not a lesson number; the lessons are: {known}")
+    prefix = f"{int(given[1]):02d}_"
+    matches = [path for path in lesson_files(folder) if path.name.startswith(prefix)
+               and (given[2] is None or path.stem == f"{int(given[1]):02d}{given[2]}")]
     if not matches:
-        known = ", ".join(path.stem for path in lesson_files(folder))
-        raise FileNotFoundError(f"No lesson {number} in {folder}/; the lessons are: {known}")
+        raise ValueError(f"No lesson {number} in {folder}/; the lessons are: {known}")
     return matches[0]
 
 

@@ -122,14 +122,18 @@ def known_wrong_report(lessons: list[Path]) -> tuple[str, bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="./course grade", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lesson", help="grade only this lesson (its number, e.g. 1)")
     parser.add_argument("--target", choices=("lessons", "solutions"), default="lessons",
                         help="grade your exercises (default) or the reference solutions")
     parser.add_argument("--known-wrong", action="store_true",
                         help="for instructors: grade every known-wrong solution and say which the checks catch")
     args = parser.parse_args(argv)
-    lessons = [find_lesson(args.lesson, args.target)] if args.lesson is not None else None
+    try:
+        lessons = [find_lesson(args.lesson, args.target)] if args.lesson is not None else None
+    except ValueError as error:
+        parser.error(str(error))
     if args.known_wrong:
         table, all_caught = known_wrong_report(lessons or lesson_files("solutions"))
         print(table)
