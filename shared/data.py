@@ -7,8 +7,10 @@ Where the data comes from, first match wins:
 3. the user cache (``~/.cache/imdb-course``, or ``IMDB_CACHE_DIR``);
 4. a download of the official ``aclImdb_v1.tar.gz`` into that cache, checked against its sha256.
 
-A path may be an extracted ``aclImdb/`` folder (or a folder holding one), the ``.tar.gz`` archive, or a
-folder with ``train.jsonl.gz`` and ``test.jsonl.gz`` (one ``{"id", "rating", "label", "movie", "text"}`` per line).
+A path may be an extracted ``aclImdb/`` folder (or a folder holding one), the ``.tar.gz`` archive (or the plain
+``.tar`` some browsers save), or a folder with ``train.jsonl.gz`` and ``test.jsonl.gz`` (one
+``{"id", "rating", "label", "movie", "text"}`` per line). Anything malformed in them raises :class:`DataError`
+naming the file and line or the archive member, and saying how to fix it.
 
 Every review also carries its movie, the IMDb title id (``"tt0453418"``): the ``movie`` key of a jsonl line, or, in
 the tree and the archive, line *i* of ``<split>/urls_<pos|neg>.txt`` for review id *i* (the URL of its IMDb page).
@@ -23,13 +25,14 @@ import hashlib
 import json
 import os
 import re
+import stat
 import tarfile
 import tempfile
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 
@@ -46,6 +49,11 @@ _REVIEW_PATH = re.compile(r"(?:^|/)(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 # aclImdb/<split>/urls_<pos|neg>.txt: line i is the IMDb page of review id i, e.g. .../title/tt0453418/usercomments
 _URL_LIST_PATH = re.compile(r"(?:^|/)(train|test)/urls_(pos|neg)\.txt$")
 _MOVIE = re.compile(r"\btt\d+")
+# Caps on what is read into memory, far above the real data (longest review ~14 KB, a URL list ~0.6 MB), so a
+# damaged or hostile copy (a gzip bomb: 300 KB that inflate to 300 MB) is refused instead of filling the memory.
+_MAX_REVIEW_BYTES = 1 << 20  # a review file, archive member or jsonl line
+_MAX_URL_LIST_BYTES = 16 << 20
+_REPLACE_COPY = "Replace the copy with the official aclImdb_v1.tar.gz or the course's jsonl copy."
 
 
 class DataError(RuntimeError):
@@ -89,22 +97,61 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("IMDB_CACHE_DIR") or Path.home() / ".cache" / "imdb-course")
 
 
+def _check(path: Path, test: Callable[[Path], bool]) -> bool:
+    """``test(path)``, Path.is_dir or Path.is_file: False for a missing path, a DataError naming the path when
+    pathlib may not look (it raises then)."""
+    try:
+        return test(path)
+    except OSError as error:
+        raise DataError(f"{path} cannot be checked ({error.strerror}): a folder above it is unreadable. "
+                        "Fix the permissions, or point to another copy.") from error
+
+
 def _recognised(path: Path) -> bool:
     if path.is_file():
-        return path.name.endswith((".tar.gz", ".tgz"))
+        return path.name.endswith((".tar.gz", ".tgz", ".tar"))
     return _jsonl_files(path) is not None or _aclimdb_root(path) is not None
 
 
 def _jsonl_files(folder: Path) -> dict[str, Path] | None:
     files = {split: folder / f"{split}.jsonl.gz" for split in SPLITS}
-    return files if all(f.is_file() for f in files.values()) else None
+    return files if all(_check(f, Path.is_file) for f in files.values()) else None
 
 
 def _aclimdb_root(folder: Path) -> Path | None:
     for root in (folder, folder / "aclImdb"):
-        if all((root / split / label).is_dir() for split in SPLITS for label in LABELS):
+        if all(_check(root / split / label, Path.is_dir) for split in SPLITS for label in LABELS):
             return root
     return None
+
+
+def _missing_from_tree(root: Path) -> list[str]:
+    missing = []
+    for split in SPLITS:
+        absent = [label for label in LABELS if not _check(root / split / label, Path.is_dir)]
+        if len(absent) == len(LABELS):
+            missing.append(f"the {split} split is missing (no {root / split}/pos/ or neg/ folder)")
+        elif absent:
+            missing.append(f"the {split} split has no {absent[0]}/ folder ({root / split / absent[0]})")
+    return missing
+
+
+def _missing_parts(folder: Path) -> str:
+    """What a folder holding some of the IMDB data but not all of it lacks; empty if it holds all or none."""
+    jsonl = {split: folder / f"{split}.jsonl.gz" for split in SPLITS}
+    if any(_check(file, Path.is_file) for file in jsonl.values()):
+        return "; ".join(f"the {split} split is missing (no {file})"
+                         for split, file in jsonl.items() if not _check(file, Path.is_file))
+    for root in (folder, folder / "aclImdb"):
+        if any(_check(root / split / label, Path.is_dir) for split in SPLITS for label in LABELS):
+            return "; ".join(_missing_from_tree(root))
+    return ""
+
+
+def _holds(folder: Path) -> str:
+    """What ``folder``, which is no IMDB copy, holds instead, for messages."""
+    missing = _missing_parts(folder)
+    return f"holds only part of the IMDB data: {missing}" if missing else "holds no IMDB data"
 
 
 def locate_imdb(path: str | os.PathLike | None = None, *, cache_dir: str | os.PathLike | None = None) -> Path | None:
@@ -119,7 +166,7 @@ def locate_imdb(path: str | os.PathLike | None = None, *, cache_dir: str | os.Pa
             if not given.exists():
                 raise DataError(f"{origin} points to {given}, which does not exist.\n{_HOW_TO_PROVIDE}")
             if not _recognised(given):
-                raise DataError(f"{origin} points to {given}, which holds no IMDB data.\n{_HOW_TO_PROVIDE}")
+                raise DataError(f"{origin} points to {given}, which {_holds(given)}.\n{_HOW_TO_PROVIDE}")
             return given
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
     return cache if _aclimdb_root(cache) else None
@@ -143,6 +190,23 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _why_unusable(cache: Path, error: OSError) -> str:
+    blocker = next((folder for folder in (cache, *cache.parents) if folder.is_file()), None)
+    return f"{blocker} is a file, not a folder" if blocker else error.strerror or str(error)
+
+
+def _download_workspace(cache: Path) -> tempfile.TemporaryDirectory:
+    """A temporary folder inside ``cache`` (created if need be) to assemble a download in."""
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(dir=cache, prefix=".download-")
+    except OSError as error:
+        raise DataError(
+            f"Cannot download into the cache {cache}: {_why_unusable(cache, error)}. Set IMDB_CACHE_DIR (or pass "
+            f"cache_dir=) to a folder you can write to, or provide the data yourself.\n{_HOW_TO_PROVIDE}"
+        ) from error
+
+
 def download_imdb(
     cache_dir: str | os.PathLike | None = None, *, url: str | None = None, sha256: str | None = None
 ) -> Path:
@@ -151,14 +215,16 @@ def download_imdb(
     Everything is written under a temporary name inside the cache and renamed into place only once it is
     whole, so an interrupted or failed download leaves the cache as it was.
     """
-    from keras.utils import get_file  # imported here: importing keras fixes the backend
-
     url, sha256 = url or OFFICIAL_URL, sha256 or OFFICIAL_SHA256
     cache = Path(cache_dir) if cache_dir else default_cache_dir()
-    cache.mkdir(parents=True, exist_ok=True)
     if _aclimdb_root(cache):
         return cache
-    with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as work:
+    if missing := _missing_parts(cache):  # the download could not be renamed onto it
+        raise DataError(f"The cache {cache} holds only part of the IMDB data: {missing}. Delete that data (its "
+                        "aclImdb/ folder) to download it again, or set IMDB_CACHE_DIR to another folder.")
+    with _download_workspace(cache) as work:
+        from keras.utils import get_file  # imported here: importing keras fixes the backend
+
         try:
             archive = Path(get_file(ARCHIVE_NAME, url, cache_dir=work, cache_subdir="."))
         except Exception as error:  # keras wraps network errors in plain Exceptions
@@ -179,6 +245,69 @@ def download_imdb(
     return cache
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+_TAR_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+# How files begin that are sometimes saved under the archive's or a jsonl file's name, for messages.
+_FILE_KINDS = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"BZh", "bzip2-compressed"),
+    (b"\xfd7zXZ\x00", "xz-compressed"),
+)
+
+
+def _head(path: Path) -> bytes:
+    """The first bytes of ``path``: enough to tell what kind of file it is."""
+    with open(path, "rb") as f:
+        return f.read(512)
+
+
+def _file_kind(head: bytes) -> str | None:
+    if not head:
+        return "empty (0 bytes)"
+    if head[257:262] == b"ustar":
+        return "an uncompressed tar archive"
+    for magic, kind in _FILE_KINDS:
+        if head.startswith(magic):
+            return kind
+    start = head.lstrip().lower()
+    if start.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page (a web page saved in place of the file?)"
+    if start.startswith((b"{", b"[")):
+        return "uncompressed JSON text"
+    return None
+
+
+def _not_gzip(path: Path, head: bytes, expected: str, fix: str) -> DataError:
+    kind = _file_kind(head)
+    said = f"is {kind}, not {expected}" if kind else f"is not {expected} (it starts with {head[:16]!r})"
+    return DataError(f"{path} {said}. {fix}")
+
+
+def _tar_mode(archive: Path) -> str:
+    """How to open ``archive``: gzip-compressed as published, or plain (as some browsers save it); else a DataError
+    saying what the file is."""
+    head = _head(archive)
+    if head.startswith(_GZIP_MAGIC):
+        return "r:gz"
+    if head[257:262] == b"ustar":
+        return "r:"
+    raise _not_gzip(archive, head, "a gzip-compressed tar archive",
+                    f"It is not {ARCHIVE_NAME}: download it again from {OFFICIAL_URL}.")
+
+
+def _damaged_archive(archive: Path, error: Exception) -> DataError:
+    return DataError(f"{archive} is truncated or corrupt ({error}). Delete it and download it again.")
+
+
+def _cannot_read(path: Path | str, error: OSError, detail: str = "") -> DataError:
+    return DataError(f"{path} cannot be read ({error.strerror or error}{detail}). Check its permissions, "
+                     "or replace the copy.")
+
+
 def _wanted_member(name: str) -> bool:
     return bool(_REVIEW_PATH.search(name) or _URL_LIST_PATH.search(name))
 
@@ -191,7 +320,7 @@ def safe_extract(archive: Path, target: Path) -> None:
     """
     target.mkdir(parents=True, exist_ok=True)
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with tarfile.open(archive, _tar_mode(archive)) as tar:
             members = tar.getmembers()
             for member in members:
                 if member.name.startswith("/"):  # the data filter would only strip the slash
@@ -201,8 +330,8 @@ def safe_extract(archive: Path, target: Path) -> None:
             tar.extractall(target, members=wanted, filter="data")
     except tarfile.FilterError as error:
         raise DataError(f"{archive} is unsafe to extract ({error}); it is not the official archive.") from error
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise DataError(f"{archive} is truncated or corrupt ({error}). Delete it and download it again.") from error
+    except _TAR_ERRORS as error:
+        raise _damaged_archive(archive, error) from error
     if _aclimdb_root(target) is None:
         raise DataError(f"{archive} has no aclImdb/{{train,test}}/{{pos,neg}}/ folders; it is not the IMDB archive.")
 
@@ -212,17 +341,72 @@ def safe_extract(archive: Path, target: Path) -> None:
 # Which movie: line i of <split>/urls_<label>.txt for review id i; the key is (split, label name).
 UrlLists = dict[tuple[str, str], tuple[str, list[str]]]  # -> (file name for messages, its lines)
 
+# What every review holds: key -> (test, what it must be). type() rather than isinstance: True is an int too.
+_REQUIRED = ("id", "rating", "label", "text")
+_FIELDS: dict[str, tuple[Callable[[object], bool], str]] = {
+    "id": (lambda v: type(v) is int and v >= 0, "a whole number, 0 or more"),
+    "rating": (lambda v: type(v) is int and 1 <= v <= 10, "a whole number of stars from 1 to 10"),
+    "label": (lambda v: type(v) is int and v in (0, 1), "0 (negative) or 1 (positive)"),
+    "text": (lambda v: isinstance(v, str), "a string"),
+    "movie": (lambda v: isinstance(v, str) and _MOVIE.fullmatch(v) is not None, 'an IMDb title id like "tt0453418"'),
+}
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _check_record(record: object, where: str) -> dict:
+    """``record`` if it is a well-formed review (``movie`` is optional), else a DataError naming ``where``."""
+    if not isinstance(record, dict):
+        raise DataError(f"{where} is {_show(record)}, not a JSON object with {', '.join(_REQUIRED)}. {_REPLACE_COPY}")
+    if missing := [key for key in _REQUIRED if key not in record]:
+        raise DataError(f'{where} has no "{missing[0]}"; every review needs {", ".join(_REQUIRED)}. {_REPLACE_COPY}')
+    for key, (valid, expected) in _FIELDS.items():
+        if key in record and not valid(record[key]):
+            raise DataError(f'{where}: "{key}" is {_show(record[key])}, not {expected}. {_REPLACE_COPY}')
+    return record
+
+
+def _decode(raw: bytes, name: str, first_line: int = 1) -> str:
+    """``raw`` as UTF-8, or a DataError naming ``name`` and the line of the first bad byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = first_line + raw.count(b"\n", 0, error.start)
+        raise DataError(f"{name}, line {line}, is not valid UTF-8 (byte {raw[error.start]:#04x}); the IMDB data is "
+                        f"UTF-8 throughout, so the file was re-encoded or damaged. {_REPLACE_COPY}") from error
+
+
+def _too_large(name: str, limit: int) -> DataError:
+    return DataError(f"{name} is larger than {limit:,} bytes, far larger than anything in the IMDB data (its "
+                     f"longest review is about 14 KB). {_REPLACE_COPY}")
+
+
+def _jsonl_record(line: bytes, path: Path, number: int) -> dict:
+    where = f"{path}, line {number}"
+    if len(line) > _MAX_REVIEW_BYTES:
+        raise _too_large(where, _MAX_REVIEW_BYTES)
+    try:
+        record = json.loads(_decode(line, str(path), number))
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError; deep nesting recurses
+        raise DataError(f"{where}, is not valid JSON ({error}).") from error
+    return _check_record(record, where)
+
 
 def _records_from_jsonl(path: Path) -> Iterator[dict]:
     try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            for number, line in enumerate(f, 1):
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as error:
-                    raise DataError(f"{path}, line {number}, is not valid JSON ({error}).") from error
+        if not (head := _head(path)).startswith(_GZIP_MAGIC):
+            raise _not_gzip(path, head, "gzip-compressed JSON lines", "Compress it with gzip, or copy it again.")
+        with gzip.open(path, "rb") as f:
+            # a limit on each line, so that no line, however long, is read whole
+            for number, line in enumerate(iter(lambda: f.readline(_MAX_REVIEW_BYTES + 1), b""), 1):
+                yield _jsonl_record(line, path, number)
     except (EOFError, zlib.error, gzip.BadGzipFile) as error:
         raise DataError(f"{path} is truncated or corrupt ({error}). Copy or export it again.") from error
+    except OSError as error:
+        raise _cannot_read(path, error) from error
 
 
 def _jsonl_names_movies(path: Path, records: list[dict]) -> bool:
@@ -230,10 +414,9 @@ def _jsonl_names_movies(path: Path, records: list[dict]) -> bool:
     if not any("movie" in record for record in records):
         return False
     for number, record in enumerate(records, 1):  # one record per line
-        movie = record.get("movie")
-        if not (isinstance(movie, str) and _MOVIE.fullmatch(movie)):
-            raise DataError(f'{path}, line {number}: "movie" is {movie!r}, not an IMDb title id like "tt0453418", '
-                            "while other lines have one. The file is damaged: copy or export it again.")
+        if "movie" not in record:
+            raise DataError(f'{path}, line {number}: "movie" is None (the key is missing), while other lines name '
+                            "their movie. The file is damaged: copy or export it again.")
     return True
 
 
@@ -241,11 +424,51 @@ def _record(match: re.Match, text: str) -> dict:
     return {"id": int(match[3]), "rating": int(match[4]), "label": LABELS[match[2]], "text": text}
 
 
+def _open_nonblocking(name: str, flags: int) -> int:
+    # Opening a FIFO for reading waits for a writer, maybe forever; O_NONBLOCK returns at once, and fstat refuses it.
+    return os.open(name, flags | getattr(os, "O_NONBLOCK", 0))
+
+
+def _require_regular(path: Path, mode: int) -> None:
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+        raise DataError(f"{path} is {kind}, not a regular file, and is not read. Remove it from {path.parent}.")
+
+
+def _read_tree_file(path: Path, root: Path, limit: int) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes inside ``root``."""
+    real = Path(os.path.realpath(path))
+    if not real.is_relative_to(os.path.realpath(root)):
+        raise DataError(f"{path} is a link to {real}, outside {root}, and is not read. Replace the link with the "
+                        "file itself.")
+    try:
+        with open(real, "rb", opener=_open_nonblocking) as f:
+            _require_regular(path, os.fstat(f.fileno()).st_mode)
+            content = f.read(limit + 1)
+    except IsADirectoryError as error:
+        raise DataError(f"{path} is a folder, not a file. Move it out of {path.parent}.") from error
+    except OSError as error:
+        raise _cannot_read(path, error, f"; it is a link to {real}" if path.is_symlink() else "") from error
+    if len(content) > limit:
+        raise _too_large(str(path), limit)
+    return content
+
+
+def _names_in(folder: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except OSError as error:
+        raise _cannot_read(folder, error) from error
+
+
 def _records_from_folder(root: Path, split: str) -> Iterator[dict]:
-    for path in sorted((root / split).glob("*/*.txt")):
-        match = _REVIEW_PATH.search(path.as_posix())
-        if match:
-            yield _record(match, path.read_text(encoding="utf-8"))
+    for label in LABELS:
+        folder = root / split / label
+        for name in _names_in(folder):
+            if match := _REVIEW_PATH.search(f"{split}/{label}/{name}"):
+                path = folder / name
+                text = _decode(_read_tree_file(path, root, _MAX_REVIEW_BYTES), str(path))
+                yield _check_record(_record(match, text), str(path))
 
 
 def _url_lists_from_folder(root: Path) -> UrlLists:
@@ -253,9 +476,37 @@ def _url_lists_from_folder(root: Path) -> UrlLists:
     for split in SPLITS:
         for label in LABELS:
             path = root / split / f"urls_{label}.txt"
-            if path.is_file():
-                lists[split, label] = (str(path), path.read_text(encoding="utf-8").splitlines())
+            if os.path.lexists(path):  # a broken link or a folder by that name is damage, not a missing list
+                content = _read_tree_file(path, root, _MAX_URL_LIST_BYTES)
+                lists[split, label] = (str(path), _decode(content, str(path)).splitlines())
     return lists
+
+
+def _unsafe_member(name: str) -> bool:
+    """An absolute path or one with ``..``: safe_extract refuses them, so reading must too."""
+    return name.startswith("/") or ".." in PurePosixPath(name).parts
+
+
+def _member_text(tar: tarfile.TarFile, member: tarfile.TarInfo, name: str, limit: int) -> str:
+    if member.size > limit:  # checked before reading: the size is in the member's header
+        raise _too_large(name, limit)
+    return _decode(tar.extractfile(member).read(), name)
+
+
+def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, archive: Path,
+                 records: dict[str, list[dict]], lists: UrlLists) -> None:
+    """Add ``member`` to ``records`` if it is a review, to ``lists`` if it is a URL list."""
+    name = f"{member.name} in {archive}"
+    if _unsafe_member(member.name):
+        raise DataError(f"{archive} holds {member.name!r}, whose path is absolute or leads out of the archive's "
+                        f"folder with '..'. It is not the official archive: download {ARCHIVE_NAME} again.")
+    if not member.isfile():
+        return
+    if match := _REVIEW_PATH.search(member.name):
+        text = _member_text(tar, member, name, _MAX_REVIEW_BYTES)
+        records[match[1]].append(_check_record(_record(match, text), name))
+    elif match := _URL_LIST_PATH.search(member.name):
+        lists[match[1], match[2]] = (name, _member_text(tar, member, name, _MAX_URL_LIST_BYTES).splitlines())
 
 
 def _records_from_archive(archive: Path) -> tuple[dict[str, list[dict]], UrlLists]:
@@ -263,18 +514,13 @@ def _records_from_archive(archive: Path) -> tuple[dict[str, list[dict]], UrlList
     records: dict[str, list[dict]] = {split: [] for split in SPLITS}
     lists: UrlLists = {}
     try:
-        with tarfile.open(archive, "r:gz") as tar:
+        with tarfile.open(archive, _tar_mode(archive)) as tar:
             for member in tar:
-                if not member.isfile():
-                    continue
-                if match := _REVIEW_PATH.search(member.name):
-                    text = tar.extractfile(member).read().decode("utf-8")
-                    records[match[1]].append(_record(match, text))
-                elif match := _URL_LIST_PATH.search(member.name):
-                    lines = tar.extractfile(member).read().decode("utf-8").splitlines()
-                    lists[match[1], match[2]] = (f"{member.name} in {archive}", lines)
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as error:
-        raise DataError(f"{archive} is truncated or corrupt ({error}). Delete it and download it again.") from error
+                _read_member(tar, member, archive, records, lists)
+    except _TAR_ERRORS as error:
+        raise _damaged_archive(archive, error) from error
+    except OSError as error:
+        raise _cannot_read(archive, error) from error
     return records, lists
 
 
@@ -314,7 +560,7 @@ def _read_records(source: Path) -> tuple[dict[str, list[dict]], list[str]]:
     if root := _aclimdb_root(source):
         records = {split: list(_records_from_folder(root, split)) for split in SPLITS}
         return records, _attach_movies(records, _url_lists_from_folder(root))
-    raise DataError(f"{source} holds no IMDB data.\n{_HOW_TO_PROVIDE}")
+    raise DataError(f"{source} {_holds(source)}.\n{_HOW_TO_PROVIDE}")
 
 
 def _to_reviews(records: list[dict], with_movies: bool) -> Reviews:
@@ -350,8 +596,11 @@ def _warn_no_movies(source: Path, missing: list[str]) -> None:
 
 
 def read_imdb(source: Path, *, check_counts: bool = True) -> Imdb:
-    """Read both splits from a folder (aclImdb or jsonl.gz) or a ``.tar.gz`` archive."""
+    """Read both splits from a folder (aclImdb or jsonl.gz) or a ``.tar.gz`` (or plain ``.tar``) archive."""
     records, missing = _read_records(source)
+    for split in SPLITS:
+        if not records[split]:
+            raise DataError(f"{source} holds no {split} reviews: the {split} split is missing. {_REPLACE_COPY}")
     if missing:
         _warn_no_movies(source, missing)
     splits = {split: _to_reviews(records[split], with_movies=not missing) for split in SPLITS}
