@@ -31,6 +31,10 @@ MODELS = {
     "fine-tuned BERT (lesson 5)": ("05", "load_finetuned", Path("artifacts/lesson05/classifier"),
                                    "python -m benchmarks.run --track finetune --config head+tail-4k"),
 }
+MAX_REVIEW_CHARS = 20_000  # the longest IMDB review has about 14,000
+MAX_UPLOAD_BYTES = 0  # the page has no file input, so Gradio's upload route takes no bytes at all
+# seconds: hourly, Gradio deletes the page's temporary files older than an hour, and all of them when it stops
+CACHE_SWEEP = (3600, 3600)
 
 
 def load_predictor(lesson_number: str, loader: str, folder: Path) -> Predictor:
@@ -44,6 +48,8 @@ def classify(predictors: dict[str, Predictor], text: str) -> dict[str, float] | 
     """One {label: probability} per model, as gradio's Label shows it."""
     if not text or not text.strip():
         raise gr.Error("Type or paste a review first.")
+    if len(text) > MAX_REVIEW_CHARS:
+        raise gr.Error(f"This review has {len(text):,} characters; the page takes at most {MAX_REVIEW_CHARS:,}.")
     answers = []
     for predict in predictors.values():
         label, confidence = predict([text])[0]
@@ -57,7 +63,12 @@ def build_demo(predictors: dict[str, Predictor]) -> gr.Interface:
         fn=partial(classify, predictors), inputs=gr.Textbox(lines=6, label="A movie review"),
         outputs=[gr.Label(label=name) for name in predictors], examples=[[review] for review in SAMPLE_REVIEWS],
         title="IMDB sentiment", description="Positive or negative? Each model the course trained answers.",
-        flagging_mode="never", api_name="classify")
+        flagging_mode="never", api_name="classify", delete_cache=CACHE_SWEEP)
+
+
+def serve(page: gr.Blocks, host: str, port: int, **options) -> None:
+    """Gradio's server for ``page``, refusing the uploads the page has no use for."""
+    page.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES, **options)
 
 
 def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, str, Path]]:
@@ -76,20 +87,44 @@ def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, st
     return chosen
 
 
+def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Predictor]:
+    """One predictor per model, or a ValueError naming the folder that does not load."""
+    predictors = {}
+    for name, (number, loader, folder) in models.items():
+        try:
+            predictors[name] = load_predictor(number, loader, folder)
+        except Exception as error:  # a damaged save fails in zipfile, Keras, json...: each is the same news
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ValueError(f"cannot load the {name} model from {folder} ({reason}). Is it damaged or "
+                             f"half-written? Save it again: {MODELS[name][3]}") from error
+    return predictors
+
+
+def port_number(text: str) -> int:
+    """argparse type: a port a server can listen on."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port: choose one from 1 to 65535")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m demo.app", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lstm", type=Path, help="a folder saved by lesson 3's save_classifier")
     parser.add_argument("--bert", type=Path, help="a folder saved by lesson 5's save_finetuned")
     parser.add_argument("--host", default="127.0.0.1", help="0.0.0.0 to serve other machines too")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--port", type=port_number, default=os.environ.get("GRADIO_SERVER_PORT", "7860"),
+                        help="default: $GRADIO_SERVER_PORT, else 7860")
     args = parser.parse_args(argv)
     try:
-        models = find_models(args.lstm, args.bert)
-    except FileNotFoundError as error:
+        predictors = load_predictors(find_models(args.lstm, args.bert))
+    except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
-    predictors = {name: load_predictor(*model) for name, model in models.items()}
-    build_demo(predictors).launch(server_name=args.host, server_port=args.port)
+    try:
+        serve(build_demo(predictors), args.host, args.port)
+    except OSError:
+        parser.error(f"cannot serve on {args.host}:{args.port}: the port is in use or the address is not "
+                     "this machine's. Choose another with --port (or --host).")
     return 0
 
 

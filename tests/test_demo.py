@@ -1,20 +1,26 @@
-"""The demo page answers with every saved model, and says what to do when there is none."""
+"""The demo page answers with every saved model, keeps within its limits, and says in one line why it cannot start."""
 
+import os
+import shutil
 import socket
+from contextlib import contextmanager
 
 import gradio as gr
+import httpx
 import pytest
 
 from demo import app
 from shared.grading.lessons import find_lesson, import_lesson
 from shared.text import build_vocabulary
+from shared.training import SAMPLE_REVIEWS
 
 
 @pytest.fixture(scope="module")
 def lstm_folder(tmp_path_factory):
-    """A tiny untrained lesson-3 classifier saved the way the lesson saves it."""
+    """A tiny untrained lesson-3 classifier saved the way the lesson saves it, knowing the words of the page's
+    examples."""
     lesson = import_lesson(find_lesson("03", "solutions"))
-    vocabulary = build_vocabulary(["a great film", "a dull film"], max_words=10, min_count=1)
+    vocabulary = build_vocabulary(["a great film", "a dull film", *SAMPLE_REVIEWS], max_words=40, min_count=1)
     model = lesson.build_fast_lstm(len(vocabulary), embedding_dim=4, units=4, num_layers=1, dropout=0.0)
     return lesson.save_classifier(model, vocabulary, tmp_path_factory.mktemp("lstm"))
 
@@ -22,6 +28,40 @@ def lstm_folder(tmp_path_factory):
 @pytest.fixture(scope="module")
 def predictors(lstm_folder):
     return {"BiLSTM (lesson 3)": app.load_predictor("03", "load_classifier", lstm_folder)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def serving(predictors):
+    """The demo page served as main serves it, on a free local port; yields its address."""
+    port = free_port()
+    page = app.build_demo(predictors)
+    app.serve(page, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        page.close(verbose=False)
+
+
+def upload(address: str, content: bytes) -> httpx.Response:
+    return httpx.post(f"{address}gradio_api/upload", files={"files": ("review.txt", content)}, timeout=30)
+
+
+def stopped_with_one_error_line(capsys, monkeypatch, tmp_path, argv: list[str]) -> str:
+    """main's exit code must be 2, and stderr argparse's usage and one error line: no traceback."""
+    monkeypatch.chdir(tmp_path)  # away from the models the lessons saved, which would load too
+    with pytest.raises(SystemExit) as stopped:
+        app.main(argv)
+    err = capsys.readouterr().err
+    assert stopped.value.code == 2 and "Traceback" not in err
+    error_lines = [line for line in err.splitlines() if line.startswith("python -m demo.app: error:")]
+    assert len(error_lines) == 1 and err.rstrip().endswith(error_lines[0]), err
+    return error_lines[0]
 
 
 def test_each_model_answers_with_both_labels_summing_to_one(predictors):
@@ -40,6 +80,13 @@ def test_an_empty_review_is_refused(predictors):
         app.classify(predictors, "   ")
 
 
+def test_a_review_over_the_cap_is_refused_with_the_limit(predictors):
+    longest = "A great film.".ljust(app.MAX_REVIEW_CHARS)  # few words: the model's time is not what is tested
+    assert set(app.classify(predictors, longest)) == {"positive", "negative"}
+    with pytest.raises(gr.Error, match="at most 20,000"):
+        app.classify(predictors, longest + "!")
+
+
 def test_without_a_saved_model_it_says_how_to_train_one(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit) as stopped:
@@ -52,14 +99,53 @@ def test_without_a_saved_model_it_says_how_to_train_one(tmp_path, monkeypatch, c
 def test_the_page_serves_predictions_over_http(predictors):
     from gradio_client import Client
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    page = app.build_demo(predictors)
-    page.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
-    try:
-        answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("A great film.", api_name="/classify")
-    finally:
-        page.close()
+    with serving(predictors) as address:
+        answer = Client(address, verbose=False).predict("A great film.", api_name="/classify")
     assert answer["label"] in {"positive", "negative"}
     assert {c["label"] for c in answer["confidences"]} == {"positive", "negative"}
+
+
+def test_an_uploaded_file_is_refused_over_http(predictors, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    with serving(predictors) as address:
+        refused = upload(address, b"x" * 1024)
+    assert refused.status_code == 413 and "maximum allowed size" in refused.text
+    assert not [path for path in tmp_path.rglob("*") if path.is_file()]
+
+
+def test_temporary_files_are_gone_after_close(predictors, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    with serving(predictors) as address:
+        kept = upload(address, b"")  # the one upload within the cap of none: an empty file
+        kept.raise_for_status()
+        (saved,) = kept.json()
+        assert os.path.isfile(saved) and saved.startswith(str(tmp_path))
+    assert not os.path.exists(saved)
+
+
+@pytest.mark.parametrize("damage", [lambda data: os.urandom(len(data)), lambda data: data[:len(data) // 2]],
+                         ids=["random-bytes", "truncated"])
+def test_a_damaged_model_stops_start_up_with_one_line(lstm_folder, tmp_path, capsys, monkeypatch, damage):
+    folder = shutil.copytree(lstm_folder, tmp_path / "classifier")
+    (folder / "model.keras").write_bytes(damage((folder / "model.keras").read_bytes()))
+    error = stopped_with_one_error_line(capsys, monkeypatch, tmp_path, ["--lstm", str(folder)])
+    assert f"cannot load the BiLSTM (lesson 3) model from {folder}" in error and "./course train" in error
+
+
+def test_a_port_in_use_stops_start_up_with_one_line_naming_the_flag(lstm_folder, tmp_path, capsys, monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["--lstm", str(lstm_folder), "--port", str(port)]
+        error = stopped_with_one_error_line(capsys, monkeypatch, tmp_path, argv)
+    assert f"cannot serve on 127.0.0.1:{port}" in error and "--port" in error
+
+
+@pytest.mark.parametrize("argv, environment", [(["--port", "99999"], {}), ([], {"GRADIO_SERVER_PORT": "99999"})],
+                         ids=["flag", "GRADIO_SERVER_PORT"])
+def test_a_port_out_of_range_stops_start_up_with_one_line(tmp_path, capsys, monkeypatch, argv, environment):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    error = stopped_with_one_error_line(capsys, monkeypatch, tmp_path, argv)
+    assert "'99999' is not a port: choose one from 1 to 65535" in error
