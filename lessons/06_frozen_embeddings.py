@@ -31,12 +31,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import joblib
 import keras
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from joblib.memory import MemorizedFunc
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
@@ -76,6 +78,45 @@ def embed_reviews(encoder: Encoder, texts: list[str], cache_dir: str | Path | No
     """float32 array (len(texts), hidden) of mean-pooled embeddings, read from the cache when there."""
     # HINT: hashlib.sha256 over the texts; np.save to "<name>.tmp.npy" then Path.replace to the final name.
     raise NotImplementedError("Exercise 6.2: Embed once, cache on disk")
+
+
+# %% [markdown]
+# ### The library way: `joblib.Memory`
+#
+# Now that you have written the cache, here is a library keeping one. joblib (installed with scikit-learn)
+# stores a function's results on disk: `joblib.Memory(folder).cache(function)` keys each call by a hash of
+# its arguments (and of the function's code), and a result is written whole before it can be read. Your
+# key becomes arguments: the encoder's name, its sequence length and the texts. The encoder itself is left
+# out of the key (`ignore=["encoder"]`): joblib hashes an argument by pickling it, and a Keras model pickles
+# to other bytes once it has run, so a key holding the encoder would miss on the very next call. The
+# embedding is still yours: the cached function calls `embed_reviews` with a throwaway folder, so that only
+# joblib's cache is kept.
+
+# %%
+def joblib_embedder(cache_dir: str | Path) -> MemorizedFunc:
+    """``embed_reviews`` cached by joblib in ``cache_dir``; call it with (encoder, encoder.name,
+    encoder.preprocessor.sequence_length, texts)."""
+
+    def embed(encoder: Encoder, name: str, sequence_length: int, texts: list[str]) -> np.ndarray:
+        # name and sequence_length are not read here: they key the cache, in the encoder's place
+        with tempfile.TemporaryDirectory() as throwaway:
+            return embed_reviews(encoder, texts, throwaway)
+
+    return joblib.Memory(cache_dir, verbose=0).cache(embed, ignore=["encoder"])
+
+
+# %% tags=["long"]
+# Both caches on the same reviews (the autograder skips cells tagged long).
+small_encoder = load_encoder(sequence_length=64)
+reviews = ["A wonderful film.<br /><br />I would watch it again.", "Dull, far too long."]
+call = (small_encoder, small_encoder.name, small_encoder.preprocessor.sequence_length, reviews)
+with tempfile.TemporaryDirectory() as folder:
+    by_joblib = joblib_embedder(Path(folder) / "joblib")
+    by_joblib(*call)
+    served = by_joblib.check_call_in_cache(*call)  # the next call with these arguments reads joblib's file
+    embed_reviews(small_encoder, reviews, Path(folder) / "by-hand")
+    same = np.allclose(by_joblib(*call), embed_reviews(small_encoder, reviews, Path(folder) / "by-hand"), atol=1e-5)
+print(f"the second call is served from joblib's cache: {served}; both caches give the same embeddings: {same}")
 
 
 # %% [markdown]
@@ -174,7 +215,9 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
             "train_seconds": train_seconds, "embed_seconds": embed_seconds, "head_seconds": head_seconds,
             "infer_reviews_per_s": len(sample) / infer_seconds,
             "curve": [[embed_seconds / 60 + epoch_minutes * (i + 1), a]
-                      for i, a in enumerate(history.history["val_accuracy"])]}
+                      for i, a in enumerate(history.history["val_accuracy"])],
+            "probabilities": {"validation": head.predict(x_valid, batch_size=512, verbose=0)[:, 0],
+                              "test": probabilities}}
 
 
 # %% tags=["long"]

@@ -7,6 +7,11 @@ Where the data comes from, first match wins:
 3. the user cache (``~/.cache/imdb-course``, or ``IMDB_CACHE_DIR``);
 4. a download of the official ``aclImdb_v1.tar.gz`` into that cache, checked against its sha256.
 
+The string ``"tfds"``, as the path or ``IMDB_DATA_DIR``, asks for TensorFlow Datasets' ``imdb_reviews`` instead, as
+TensorFlow's tutorials load it: tfds downloads the same official archive, checks it against the size and sha256 it
+registers for it, and prepares its own records in the cache. Its reviews and labels are those of every other
+source, but it keeps no file names, so they come without ratings or movies (both None), sorted by label then text.
+
 A path may be an extracted ``aclImdb/`` folder (or a folder holding one), the ``.tar.gz`` archive (or the plain
 ``.tar`` some browsers save), or a folder with ``train.jsonl.gz`` and ``test.jsonl.gz`` (one
 ``{"id", "rating", "label", "movie", "text"}`` per line). Anything malformed in them raises :class:`DataError`
@@ -33,8 +38,12 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from tensorflow_datasets.core import DatasetBuilder
 
 OFFICIAL_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
 OFFICIAL_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
@@ -66,12 +75,12 @@ class NoMoviesWarning(UserWarning):
 
 @dataclass(frozen=True)
 class Reviews:
-    """One split: review texts with their labels (1 = positive), star ratings (1-10) and movies (IMDb title ids
-    such as ``"tt0453418"``, or None when the copy names no movies)."""
+    """One split: review texts with their labels (1 = positive), star ratings (1-10, or None from tfds, which keeps
+    none) and movies (IMDb title ids such as ``"tt0453418"``, or None when the source names no movies)."""
 
     texts: list[str]
     labels: np.ndarray
-    ratings: np.ndarray
+    ratings: np.ndarray | None
     movies: np.ndarray | None = None
 
     def __len__(self) -> int:
@@ -79,8 +88,9 @@ class Reviews:
 
     def take(self, indices: np.ndarray) -> Reviews:
         """The reviews at ``indices``, in that order."""
+        ratings = None if self.ratings is None else self.ratings[indices]
         movies = None if self.movies is None else self.movies[indices]
-        return Reviews([self.texts[i] for i in indices], self.labels[indices], self.ratings[indices], movies)
+        return Reviews([self.texts[i] for i in indices], self.labels[indices], ratings, movies)
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,8 @@ _HOW_TO_PROVIDE = """Provide the data in one of these ways:
   - pass a path: load_imdb("path/to/aclImdb") (an extracted aclImdb/ folder, aclImdb_v1.tar.gz,
     or a folder with train.jsonl.gz and test.jsonl.gz);
   - set IMDB_DATA_DIR to such a path;
-  - or let the course download the official archive (84 MB) into the cache, which needs internet."""
+  - or let the course download the official archive (84 MB) into the cache, which needs internet
+    (load_imdb("tfds") has TensorFlow Datasets download and prepare it instead)."""
 
 
 # --------------------------------------------------------------------------- download and extract
@@ -573,7 +584,7 @@ def _to_reviews(records: list[dict], with_movies: bool) -> Reviews:
     )
 
 
-def _check_counts(split: str, reviews: Reviews, source: Path) -> None:
+def _check_counts(split: str, reviews: Reviews, source: Path | str) -> None:
     counts = np.bincount(reviews.labels, minlength=2)
     if len(reviews) != SPLIT_SIZE or counts[0] != counts[1]:
         raise DataError(
@@ -583,13 +594,14 @@ def _check_counts(split: str, reviews: Reviews, source: Path) -> None:
         )
 
 
-def _warn_no_movies(source: Path, missing: list[str]) -> None:
+def _warn_no_movies(lack: str) -> None:
+    """Warn that the source whose ``lack`` is said names no movies."""
     warnings.warn(
-        f"{source} names no movies (missing: {', '.join(missing)}), so validation sets will be drawn review by "
-        "review: reviews of one movie then land on both sides, which flatters validation accuracy. To hold out "
-        "whole movies, use the official aclImdb_v1.tar.gz (its urls_pos.txt/urls_neg.txt name them; a cache "
-        "downloaded by an older version of the course lacks them: delete its aclImdb/ folder to download again) "
-        'or the course\'s jsonl copy, whose lines carry "movie".',
+        f"{lack}, so validation sets will be drawn review by review: reviews of one movie then land on both sides, "
+        "which flatters validation accuracy. To hold out whole movies, use the official aclImdb_v1.tar.gz, which "
+        "load_imdb() downloads (its urls_pos.txt/urls_neg.txt name them; a cache downloaded by an older version of "
+        "the course lacks them: delete its aclImdb/ folder to download again), or the course's jsonl copy, whose "
+        'lines carry "movie".',
         NoMoviesWarning,
         stacklevel=4,  # the caller of load_imdb
     )
@@ -602,7 +614,7 @@ def read_imdb(source: Path, *, check_counts: bool = True) -> Imdb:
         if not records[split]:
             raise DataError(f"{source} holds no {split} reviews: the {split} split is missing. {_REPLACE_COPY}")
     if missing:
-        _warn_no_movies(source, missing)
+        _warn_no_movies(f"{source} names no movies (missing: {', '.join(missing)})")
     splits = {split: _to_reviews(records[split], with_movies=not missing) for split in SPLITS}
     if check_counts:
         for split, reviews in splits.items():
@@ -617,7 +629,11 @@ def load_imdb(
     download: bool = True,
     check_counts: bool = True,
 ) -> Imdb:
-    """The official train and test splits, from the first source found (see the module docstring)."""
+    """The official train and test splits, from the first source found, or from tfds if ``path`` is ``"tfds"``
+    (see the module docstring)."""
+    if _asks_for_tfds(path):
+        cache = Path(cache_dir) if cache_dir else default_cache_dir()
+        return _read_tfds(cache, download=download, check_counts=check_counts)
     source = locate_imdb(path, cache_dir=cache_dir)
     if source is None:
         if not download:
@@ -626,6 +642,72 @@ def load_imdb(
                             f"{_HOW_TO_PROVIDE}")
         source = download_imdb(cache_dir)
     return read_imdb(source, check_counts=check_counts)
+
+
+# --------------------------------------------------------------------------- TensorFlow Datasets
+
+TFDS_SOURCE = "tfds"  # as the path or IMDB_DATA_DIR: read through TensorFlow Datasets; a folder so named is "./tfds"
+TFDS_NAME = "imdb_reviews"  # the tfds dataset of TensorFlow's tutorials, prepared from the official archive
+
+
+def _asks_for_tfds(path: str | os.PathLike | None) -> bool:
+    """Whether the path argument, or without one IMDB_DATA_DIR, is the string "tfds"."""
+    given = path if path else os.environ.get("IMDB_DATA_DIR")
+    return isinstance(given, str) and given == TFDS_SOURCE
+
+
+def _prepare_tfds(builder: DatasetBuilder, cache: Path, download: bool) -> None:
+    """Have tfds download the official archive, check it and write its records, unless it did so before.
+
+    The archive goes to a temporary folder: the records are all that is read later, and a failed download then
+    leaves nothing behind."""
+    if builder.is_prepared():
+        return
+    if not download:
+        raise DataError(f"TensorFlow Datasets has not prepared {TFDS_NAME} in {builder.data_dir_root} yet. Load it "
+                        "once with download=True (it downloads the official archive, 84 MB), or use another source."
+                        f"\n{_HOW_TO_PROVIDE}")
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core.download.download_manager import NonMatchingChecksumError
+
+    # no GCS: tfds would fetch its own prepared copy from there instead of the official archive it checks
+    config = tfds.download.DownloadConfig(try_download_gcs=False)
+    with _download_workspace(cache) as work:
+        try:
+            builder.download_and_prepare(download_dir=work, download_config=config)
+        except NonMatchingChecksumError as error:
+            found = "; ".join(line[2:] for line in str(error).splitlines() if line.startswith("* "))  # Expected, Got
+            raise DataError(f"The archive TensorFlow Datasets downloaded for {TFDS_NAME} does not have the size and "
+                            f"sha256 it registers for it ({found}). It is damaged or not the official file; nothing "
+                            "was kept. Try again, or use another source.") from error
+        except (OSError, tfds.download.DownloadError) as error:  # requests' errors are OSErrors
+            raise DataError(f"TensorFlow Datasets could not download {TFDS_NAME}: {error}\nNothing was kept in "
+                            f"{cache}. Try again, or use another source.\n{_HOW_TO_PROVIDE}") from error
+
+
+def _reviews_from_tfds(builder: DatasetBuilder, split: str) -> Reviews:
+    """One split of imdb_reviews, sorted by label then text: tfds keeps no review ids to sort by."""
+    import tensorflow_datasets as tfds
+
+    pairs = sorted((int(label), text.decode("utf-8"))
+                   for text, label in tfds.as_numpy(builder.as_dataset(split=split, as_supervised=True)))
+    return Reviews(texts=[text for _, text in pairs], labels=np.array([label for label, _ in pairs], dtype=np.int64),
+                   ratings=None, movies=None)
+
+
+def _read_tfds(cache: Path, *, download: bool, check_counts: bool) -> Imdb:
+    """Both splits of TensorFlow Datasets' imdb_reviews, prepared in ``cache/tensorflow_datasets``."""
+    import tensorflow_datasets as tfds  # here, not at the top: it brings TensorFlow, which no other source needs
+
+    builder = tfds.builder(TFDS_NAME, data_dir=str(cache / "tensorflow_datasets"))
+    _prepare_tfds(builder, cache, download)
+    _warn_no_movies(f"TensorFlow Datasets' {TFDS_NAME} names no movies (it keeps each review's text and label, not "
+                    "its file name or URL)")
+    splits = {split: _reviews_from_tfds(builder, split) for split in SPLITS}
+    if check_counts:
+        for split, reviews in splits.items():
+            _check_counts(split, reviews, f"TensorFlow Datasets' {TFDS_NAME} in {builder.data_dir}")
+    return Imdb(**splits)
 
 
 # --------------------------------------------------------------------------- split and sample

@@ -124,6 +124,26 @@ def make_optimizer(variables: list, total_steps: int, peak_learning_rate: float 
 
 
 # %% [markdown]
+# ## The data as a `tf.data` pipeline
+#
+# "Classify text with BERT" downloads the official archive itself; TensorFlow's other IMDB tutorials ("Text
+# classification with an RNN") load the same reviews with TensorFlow Datasets, as a `tf.data` pipeline of
+# (text, label) pairs:
+#
+# ```python
+# import tensorflow_datasets as tfds
+# train = tfds.load("imdb_reviews", split="train", as_supervised=True)  # downloads and prepares it once
+# train = train.shuffle(10_000).batch(32).prefetch(tf.data.AUTOTUNE)
+# ```
+#
+# The course's `load_imdb("tfds")` reads that same `imdb_reviews` into `Reviews`; tfds builds it from the
+# official archive, checked against the sha256 the course checks, so its reviews and labels are those of
+# `load_imdb()`. It keeps no star ratings or movies, though, so its validation sets are drawn review by review
+# (lesson 1): this lesson keeps `load_imdb()`. `text_batches` below then makes the same kind of pipeline out of
+# any `Reviews`: on the TensorFlow backend, `keras_batches` gives a `tf.data.Dataset` of (text, label),
+# reshuffled at every epoch, batched and prefetched.
+
+# %% [markdown]
 # ## Train and evaluate
 #
 # The tutorial trains for 5 epochs at batch 32 and length 128. On two CPU cores one step of this
