@@ -37,7 +37,11 @@ PACKAGES = ("keras", "keras-hub", "torch", "tensorflow", "scikit-learn", "numpy"
 def hardware() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    return f"{os.cpu_count()} CPU cores ({cpu}), no GPU" if cpu else f"{os.cpu_count()} CPU cores, no GPU"
+    import torch  # PyTorch sees the NVIDIA GPUs that TensorFlow would see too
+
+    gpus = [torch.cuda.get_device_name(index) for index in range(torch.cuda.device_count())]
+    gpu = f"{len(gpus)} GPU{'s' * (len(gpus) > 1)} ({', '.join(sorted(set(gpus)))})" if gpus else "no GPU"
+    return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}" if cpu else f"{os.cpu_count()} CPU cores, {gpu}"
 
 
 def versions() -> dict[str, str]:

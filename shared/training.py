@@ -79,3 +79,17 @@ def print_predictions(texts: list[str], predictions: list[tuple[str, float]]) ->
     """One line per text: the predicted label, its confidence, the text."""
     for text, (label, confidence) in zip(texts, predictions):
         print(f"{label:8s} {confidence:6.1%}  {text}")
+
+
+def describe_device() -> str:
+    """Where Keras computes in this process, for every run to print: ``"cuda:0 (NVIDIA L4)"``, ``"cpu (2 threads)"``
+    on the PyTorch backend; the device of a new tensor (``"CPU:0"``, ``"GPU:0"``) on TensorFlow's."""
+    device = keras.ops.zeros(()).device  # where Keras puts a new tensor
+    if keras.backend.backend() != "torch":
+        return str(device).rsplit("device:", 1)[-1]
+    import torch
+
+    if device.type == "cuda":
+        return f"{device} ({torch.cuda.get_device_name(device)})"
+    threads = torch.get_num_threads()
+    return f"{device.type} ({threads} thread{'s' * (threads > 1)})"

@@ -6,7 +6,15 @@ should, and, where a known mistake explains the difference, says which mistake.
 
 from __future__ import annotations
 
+import datetime
 import json
+import multiprocessing
+import os
+import queue
+import socket
+import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -157,3 +165,97 @@ def check_no_decay_on_layer_norms_and_biases(optimizer, variables: list) -> None
         f"expected no weight decay on biases, got it on {[p for p in biases if decayed[p]][:2]}")
     kept = [path for path in decayed if not decayed[path] and path.endswith(("kernel", "embeddings"))]
     assert not kept, f"expected weight decay on kernels and embeddings, got none on {kept[:2]}"
+
+
+# --------------------------------------------------------------------------- several processes (lesson 7)
+
+
+RANK_SECONDS = 60  # how long the processes of one run_ranks may take together
+COLLECTIVE_SECONDS = 20  # how long a collective operation waits for the other ranks before it fails
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now: where rank 0 meets the others."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def run_ranks(task: Callable[[int], object], world_size: int = 2,
+              environments: list[dict[str, str]] | None = None) -> list:
+    """``task(rank)`` in ``world_size`` processes that form one gloo process group on 127.0.0.1; returns what
+    each rank's task returned, in rank order.
+
+    The processes are forked from this one, so they hold the lesson already imported and start in a fraction
+    of a second; each uses one PyTorch thread and adds ``environments[rank]`` to its environment. An error in
+    a rank is raised here (a NotImplementedError as it is, anything else as a feedback line with the rank and
+    the lesson line it came from); processes that do not finish within RANK_SECONDS are stopped."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    port = free_port()
+    environments = environments or [{}] * world_size
+    processes = [context.Process(target=_rank_main, daemon=True,
+                                 args=(task, rank, world_size, port, environments[rank], results))
+                 for rank in range(world_size)]
+    for process in processes:
+        process.start()
+    deadline, outcomes = time.monotonic() + RANK_SECONDS, {}
+    try:
+        while len(outcomes) < world_size:
+            try:
+                rank, outcome = results.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(
+                    f"expected {world_size} processes to finish within {RANK_SECONDS} s, {world_size - len(outcomes)} "
+                    "did not: a rank waits in a collective operation that another rank never calls") from None
+            outcomes[rank] = outcome
+    finally:
+        for process in processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+    _raise_rank_error(outcomes)
+    return [outcomes[rank][1] for rank in range(world_size)]
+
+
+def _rank_main(task, rank: int, world_size: int, port: int, environment: dict[str, str], results) -> None:
+    import torch
+    import torch.distributed as dist
+
+    os.environ.update(environment)
+    torch.set_num_threads(1)  # before any operation: an OpenMP thread pool does not survive a fork
+    try:
+        dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world_size,
+                                timeout=datetime.timedelta(seconds=COLLECTIVE_SECONDS))
+        results.put((rank, ("returned", task(rank))))
+    except BaseException as error:  # noqa: BLE001 - every error goes back to the check, which reports it
+        results.put((rank, ("raised", (type(error).__name__, str(error).strip(), _lesson_line(error)))))
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _lesson_line(error: BaseException) -> str:
+    """" (at lessons/NN_topic.py:LINE)" for the innermost frame of the error in a lesson file, or ""."""
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = Path(frame.filename)
+        if path.parent.name in ("lessons", "solutions") and path.parent.parent.name != "tests":
+            return f" (at {path.parent.name}/{path.name}:{frame.lineno})"
+    return ""
+
+
+def _raise_rank_error(outcomes: dict[int, tuple[str, object]]) -> None:
+    """Raise the error of the rank that caused the others': a NotImplementedError first, then an error in a
+    lesson line, then any."""
+    errors = {rank: value for rank, (kind, value) in outcomes.items() if kind == "raised"}
+    if not errors:
+        return
+    rank, (name, message, where) = min(errors.items(), key=lambda item: (
+        item[1][0] != "NotImplementedError", not item[1][2], item[0]))
+    first_line = (message.splitlines() or [""])[0]
+    if name == "NotImplementedError":
+        raise NotImplementedError(first_line)
+    unmatched = (len(errors) < len(outcomes) and not where) or "timed out" in first_line.lower()
+    hint = " — the ranks did not meet in the same collective operation: every rank must call the same ones, in the " \
+           "same order, with the same src or dst" if unmatched else ""
+    raise AssertionError(f"{name} on rank {rank}: {first_line[:160]}{where}{hint}")

@@ -1,0 +1,389 @@
+"""Graded checks of lesson 7: the shards, the two collectives, the data-parallel step and loop, one writer.
+
+The shards are checked in this process. Everything else runs in 2 processes forked from this one and joined
+in a gloo process group on 127.0.0.1 (``checking.run_ranks``), on a tiny model (the mean of 4-wide word
+vectors, then one logit) and 32 crafted reviews: a run takes a fraction of a second. Each rank builds its
+model with its own seed, so only a broadcast makes the replicas alike. The check of one exercise gives the
+lesson (in the forked processes only) the reference versions of the other exercises' functions, so that each
+exercise is judged on its own. The weights a run must reach are those of one process at twice the batch,
+computed here without torch.distributed; where a known mistake (tests/known_wrong/07_distributed.py)
+explains a difference, the same computation with that mistake says which.
+"""
+
+import contextlib
+import io
+
+import keras
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+from checking import run_ranks, to_numpy
+from torch.utils.data.distributed import DistributedSampler
+
+LESSON = "07"
+REVIEWS, WORDS, LENGTH = 32, 20, 6
+BATCH, EPOCHS, LEARNING_RATE, SEED = 4, 2, 0.5, 0
+STEPS = EPOCHS * REVIEWS // (2 * BATCH)  # of 2 ranks at BATCH each, or of one process at 2 * BATCH
+RANK_SEEDS = (10, 11)
+TIGHT_CLIP = 0.01  # a norm below every gradient's here: clipping changes every step
+RNG = np.random.default_rng(0)
+IDS = RNG.integers(1, WORDS, (REVIEWS, LENGTH)).astype("int32")
+LABELS = RNG.integers(0, 2, REVIEWS).astype("float32")
+
+
+def tiny_model(seed: int, batch_norm: bool = False) -> keras.Model:
+    """Embedding -> mean over the words -> (BatchNormalization) -> Dense(1), its weights drawn from ``seed``.
+
+    Seeded initializers, not keras.utils.set_random_seed: that one imports TensorFlow, for seconds, in every
+    forked process."""
+    ids = keras.Input(shape=(None,), dtype="int32")
+    embedding = keras.layers.Embedding(WORDS, 4, mask_zero=True,
+                                       embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed))
+    x = keras.layers.GlobalAveragePooling1D()(embedding(ids))
+    if batch_norm:
+        x = keras.layers.BatchNormalization()(x)
+    return keras.Model(ids, keras.layers.Dense(1, kernel_initializer=keras.initializers.GlorotUniform(seed))(x))
+
+
+def flat_weights(model: keras.Model) -> np.ndarray:
+    return np.concatenate([to_numpy(variable).ravel() for variable in model.weights])
+
+
+# --------------------------------------------------------------------------- reference versions
+
+
+def reference_shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> list[int]:
+    sampler = DistributedSampler(range(size), num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
+    sampler.set_epoch(epoch)
+    return list(sampler)
+
+
+def reference_broadcast(model: keras.Model) -> None:
+    for variable in model.weights:
+        dist.broadcast(variable.value.data, src=0)
+
+
+def reference_average(model: keras.Model) -> None:
+    for variable in model.trainable_weights:
+        dist.all_reduce(variable.value.grad, op=dist.ReduceOp.AVG)
+
+
+def reference_step(model, optimizer, ids, targets, precision, clip_norm=1.0) -> float:
+    optimizer.zero_grad()
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(ids, training=True)[:, 0], targets)
+    loss.backward()
+    reference_average(model)
+    if clip_norm is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+    optimizer.step()
+    return loss.item()
+
+
+REFERENCES = {"shard": reference_shard, "broadcast_weights": reference_broadcast,
+              "average_gradients": reference_average, "train_step": reference_step}
+
+
+def with_references(lesson, graded: str) -> None:
+    """In a forked rank: the reference version of every graded function but ``graded``."""
+    for name, function in REFERENCES.items():
+        if name != graded:
+            setattr(lesson, name, function)
+
+
+# --------------------------------------------------------------------------- runs simulated in this process
+
+FIXED_ORDER, WHOLE_DATA, LOSS_SUMMED, NO_ZERO_GRAD, CLIPPED_PER_RANK = (
+    "fixed order", "whole data", "loss summed", "no zero_grad", "clipped per rank")
+
+
+def clipped(gradients: list[torch.Tensor], max_norm: float) -> list[torch.Tensor]:
+    """What torch.nn.utils.clip_grad_norm_ makes of ``gradients``."""
+    norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in gradients]))
+    return [g * torch.clamp(max_norm / (norm + 1e-6), max=1.0) for g in gradients]
+
+
+def simulated_run(ranks: int, batch: int, clip_norm: float | None, mistake: str | None = None
+                  ) -> tuple[np.ndarray, list[float]]:
+    """The weights after EPOCHS epochs of ``ranks`` replicas at ``batch`` reviews each, and each epoch's mean
+    loss, computed in this process: the replicas step together, so one model stands for all of them; each
+    rank's gradient is computed on its own rows. ``mistake`` makes one known mistake."""
+    model = tiny_model(RANK_SEEDS[0])
+    parameters = [variable.value for variable in model.trainable_weights]
+    accumulated, losses = None, []
+    for epoch in range(EPOCHS):
+        shards = [reference_shard(REVIEWS, rank, ranks, 0 if mistake == FIXED_ORDER else epoch, SEED)
+                  for rank in range(ranks)]
+        if mistake == WHOLE_DATA:
+            shards = [reference_shard(REVIEWS, 0, 1, epoch, SEED)] * ranks
+        step_losses = []
+        for start in range(0, len(shards[0]), batch):
+            gradients, rank_losses = [], []
+            for shard in shards:
+                rows = shard[start : start + batch]
+                loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                    model(IDS[rows], training=True)[:, 0], torch.as_tensor(LABELS[rows]),
+                    reduction="sum" if mistake == LOSS_SUMMED else "mean")
+                gradients.append(torch.autograd.grad(loss, parameters))
+                rank_losses.append(loss.item())
+            if mistake == CLIPPED_PER_RANK:
+                gradients = [clipped(list(rank_gradients), clip_norm) for rank_gradients in gradients]
+            mean = [sum(per_rank) / ranks for per_rank in zip(*gradients)]
+            if mistake == NO_ZERO_GRAD:
+                accumulated = mean if accumulated is None else [a + m for a, m in zip(accumulated, mean)]
+                mean = accumulated
+            if clip_norm is not None and mistake != CLIPPED_PER_RANK:
+                mean = clipped(mean, clip_norm)
+            with torch.no_grad():
+                for parameter, gradient in zip(parameters, mean):
+                    parameter -= LEARNING_RATE * gradient
+            step_losses.append(np.mean(rank_losses))
+        losses.append(float(np.mean(step_losses)))
+    return flat_weights(model), losses
+
+
+def one_process_at_twice_the_batch(clip_norm: float | None = None) -> tuple[np.ndarray, list[float]]:
+    return simulated_run(1, 2 * BATCH, clip_norm)
+
+
+def check_replicas_match_one_process(found: list[np.ndarray], clip_norm: float | None, different_ranks: str,
+                                     mistakes: dict[str, str]) -> None:
+    """Both ranks hold the same weights (else ``different_ranks`` says why), and they are those of one process
+    at twice the batch (else the first of ``mistakes``, simulated, that gives them says why)."""
+    apart = float(np.abs(found[0] - found[1]).max())
+    assert apart < 1e-5, (
+        f"expected both ranks to hold the same weights after {STEPS} steps, got weights {apart:.2e} apart "
+        f"— {different_ranks}")
+    expected = one_process_at_twice_the_batch(clip_norm)[0]
+    away = float(np.abs(found[0] - expected).max())
+    mistake = next((f" — {description}" for name, description in mistakes.items()
+                    if np.allclose(found[0], simulated_run(2, BATCH, clip_norm, name)[0], atol=1e-5)), "")
+    assert away < 1e-5, (
+        f"expected the weights of one process at batch {2 * BATCH} after {STEPS} steps (2 ranks at batch {BATCH}), "
+        f"got weights {away:.2e} away from them{mistake}")
+
+
+# --------------------------------------------------------------------------- 7.1 shard
+
+
+def overlap_summary(shards: list[list[int]], size: int) -> str:
+    counts = np.bincount(np.concatenate([np.asarray(s, dtype=int) for s in shards]), minlength=size)
+    return (f"shares of {[len(s) for s in shards]} reviews, {int(np.sum(counts > 1))} reviews read twice or more, "
+            f"{int(np.sum(counts == 0))} never")
+
+
+@pytest.mark.exercise("7.1", points=2)
+def test_shards_cover_every_review_once_and_never_overlap(lesson):
+    for world_size in (2, 4):
+        for epoch in (0, 1):
+            shards = [list(lesson.shard(40, rank, world_size, epoch, 0)) for rank in range(world_size)]
+            lengths = {len(s) for s in shards}
+            mistake = (" — every rank read every review: give the sampler num_replicas and rank" if lengths == {40}
+                       else " — the ranks' shares overlap: every rank must shuffle with the same seed, then take its "
+                       "own positions" if lengths == {40 // world_size} else "")
+            assert sorted(i for s in shards for i in s) == list(range(40)), (
+                f"expected {world_size} ranks to read each of 40 reviews exactly once in epoch {epoch}, got "
+                f"{overlap_summary(shards, 40)}{mistake}")
+
+
+@pytest.mark.exercise("7.1", points=1)
+def test_uneven_shards_have_one_length(lesson):
+    for world_size in (2, 4):
+        shards = [list(lesson.shard(41, rank, world_size, 0, 0)) for rank in range(world_size)]
+        lengths = [len(s) for s in shards]
+        assert len(set(lengths)) == 1, (
+            f"expected the {world_size} shares of 41 reviews to have one length, got {lengths} — the ranks would "
+            "take different numbers of steps, and one would wait forever in its last all-reduce: "
+            "DistributedSampler pads the shares to one length")
+        assert set(range(41)) <= {i for s in shards for i in s}, (
+            f"expected every one of 41 reviews read by {world_size} ranks, got {overlap_summary(shards, 41)}")
+
+
+@pytest.mark.exercise("7.1", points=2)
+def test_the_order_is_shuffled_anew_each_epoch_the_same_on_every_run(lesson):
+    def shards(epoch: int, seed: int = 0) -> list[list[int]]:
+        return [list(lesson.shard(40, rank, 2, epoch, seed)) for rank in range(2)]
+
+    first = shards(0)
+    assert first[0] != list(range(0, 40, 2)), (
+        f"expected a shuffled share, got rank 0 reading {first[0][:6]}... — not shuffled: shuffle=True")
+    assert shards(0) == first, "expected the same shares from the same epoch and seed, got different ones"
+    assert shards(1) != first, (
+        f"expected another order in epoch 1 than in epoch 0, got rank 0 reading {first[0][:6]}... in both "
+        "— the same order every epoch: call sampler.set_epoch(epoch)")
+    assert shards(0, seed=1) != first, (
+        f"expected another order with seed 1 than with seed 0, got rank 0 reading {first[0][:6]}... with both "
+        "— the seed argument is ignored")
+
+
+# --------------------------------------------------------------------------- 7.2 broadcast_weights, average_gradients
+
+
+def collective_run(lesson, function: str) -> list[dict[str, np.ndarray]]:
+    """Every weight (broadcast_weights) or gradient (average_gradients) of rank r at r + 1 before ``function``;
+    each rank's after, by variable path."""
+    def task(rank: int) -> dict[str, np.ndarray]:
+        model = tiny_model(RANK_SEEDS[rank], batch_norm=True)
+        for variable in model.weights:
+            variable.assign(np.full(variable.shape, rank + 1.0, dtype="float32"))
+        if function == "broadcast_weights":
+            lesson.broadcast_weights(model)
+            return {variable.path: to_numpy(variable) for variable in model.weights}
+        for variable in model.trainable_weights:
+            variable.value.grad = torch.full(tuple(variable.shape), rank + 1.0)
+        lesson.average_gradients(model)
+        return {variable.path: variable.value.grad.numpy() for variable in model.trainable_weights}
+
+    return run_ranks(task)
+
+
+def values_by_rank(found: list[dict[str, np.ndarray]], paths=None) -> list[list[float]]:
+    """The distinct values each rank holds (over ``paths``, default every one), for a feedback line."""
+    return [sorted({round(float(x), 4) for path, value in rank.items() if paths is None or path in paths
+                    for x in np.ravel(value)}) for rank in found]
+
+
+@pytest.mark.exercise("7.2", points=2)
+def test_broadcast_copies_every_weight_of_rank_zero(lesson):
+    found = collective_run(lesson, "broadcast_weights")
+    non_trainable = {path for path in found[0] if "moving" in path}
+    trainable_values = values_by_rank(found, set(found[0]) - non_trainable)
+    mistake = (" — each rank kept its own weights: broadcast rank 0's (src=0) into each weight's own tensor, "
+               "variable.value.data" if trainable_values[1] == [2.0]
+               else " — the non-trainable weights (a BatchNorm's moving averages) were not broadcast: "
+               "broadcast model.weights, not only the trainable ones" if trainable_values == [[1.0], [1.0]] else "")
+    assert values_by_rank(found) == [[1.0], [1.0]], (
+        f"expected rank 0's weights (all 1.0) on both ranks, every one of them, got values "
+        f"{values_by_rank(found)} on ranks 0 and 1{mistake}")
+
+
+@pytest.mark.exercise("7.2", points=2)
+def test_average_gradients_leaves_the_mean_on_every_rank(lesson):
+    found = values_by_rank(collective_run(lesson, "average_gradients"))
+    mistake = {str([[3.0], [3.0]]): " — summed, not averaged: all_reduce with op=dist.ReduceOp.AVG (or divide the "
+                                    "summed gradient by the world size, in place)",
+               str([[1.0], [2.0]]): " — no all-reduce: each rank kept its own gradient"}.get(str(found), "")
+    if not mistake and found[0] == [1.5] and found[1] != [1.5]:
+        mistake = " — only rank 0 got the mean: all_reduce, not reduce"
+    assert found == [[1.5], [1.5]], (
+        f"expected every gradient at 1.5 on both ranks (the mean of 1 and 2), got {found} on ranks 0 and 1{mistake}")
+
+
+# --------------------------------------------------------------------------- 7.3 train_step
+
+
+def step_run(lesson, clip_norm: float | None) -> list[np.ndarray]:
+    """Each rank's weights after the check's own loop of lesson.train_step (2 ranks at BATCH, SGD)."""
+    def task(rank: int) -> np.ndarray:
+        with_references(lesson, graded="train_step")
+        model = tiny_model(RANK_SEEDS[rank])
+        reference_broadcast(model)
+        optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+        precision = lesson.MixedPrecision("cpu", None)
+        for epoch in range(EPOCHS):
+            rows = np.array(reference_shard(REVIEWS, rank, 2, epoch, SEED))
+            for start in range(0, len(rows), BATCH):
+                batch = rows[start : start + BATCH]
+                lesson.train_step(model, optimizer, IDS[batch], torch.as_tensor(LABELS[batch]), precision, clip_norm)
+        return flat_weights(model)
+
+    return run_ranks(task)
+
+
+@pytest.fixture(scope="module")
+def step_runs(lesson) -> dict:
+    return {clip_norm: step_run(lesson, clip_norm) for clip_norm in (None, TIGHT_CLIP)}
+
+
+DIFFERENT_UPDATES = ("each rank stepped with its own gradient: call average_gradients(model) after backward() and "
+                     "before the optimizer's step")
+
+
+@pytest.mark.exercise("7.3", points=3)
+def test_two_ranks_step_like_one_process_at_twice_the_batch(step_runs):
+    check_replicas_match_one_process(step_runs[None], None, DIFFERENT_UPDATES, {
+        LOSS_SUMMED: "the loss is summed over the batch: take its mean, so that the mean over the ranks is the "
+                     "whole batch's",
+        NO_ZERO_GRAD: "the gradients add up from step to step: call optimizer.zero_grad() first"})
+
+
+@pytest.mark.exercise("7.3", points=1)
+def test_the_averaged_gradient_is_clipped(step_runs):
+    check_replicas_match_one_process(step_runs[TIGHT_CLIP], TIGHT_CLIP, DIFFERENT_UPDATES, {
+        CLIPPED_PER_RANK: f"each rank clipped its own gradient before averaging (clip_norm={TIGHT_CLIP}): clip the "
+                          "averaged one, after average_gradients"})
+
+
+# --------------------------------------------------------------------------- 7.4 train_data_parallel
+
+
+def torchrun_environment(rank: int, machines: int) -> dict[str, str]:
+    """What torchrun tells rank ``rank`` of 2 processes, on one machine or one on each of 2 machines."""
+    per_machine = 2 // machines
+    return {"RANK": str(rank), "WORLD_SIZE": "2", "LOCAL_RANK": str(rank % per_machine),
+            "LOCAL_WORLD_SIZE": str(per_machine), "GROUP_RANK": str(rank // per_machine)}
+
+
+def loop_run(lesson, folder, machines: int) -> list[dict]:
+    """Each rank's weights, returned losses, printed text and written files after lesson.train_data_parallel."""
+    def task(rank: int) -> dict:
+        with_references(lesson, graded="train_data_parallel")
+        model = tiny_model(RANK_SEEDS[rank])
+        optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+        own_folder = folder / f"rank{rank}"
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            losses = lesson.train_data_parallel(model, optimizer, IDS, LABELS, BATCH, EPOCHS, seed=SEED, clip_norm=None,
+                                                folder=own_folder)
+        return {"weights": flat_weights(model), "losses": [float(loss) for loss in losses],
+                "printed": printed.getvalue(), "written": sorted(path.name for path in own_folder.iterdir())}
+
+    for rank in range(2):
+        (folder / f"rank{rank}").mkdir(parents=True)
+    return run_ranks(task, environments=[torchrun_environment(rank, machines) for rank in range(2)])
+
+
+@pytest.fixture(scope="module")
+def loop_runs(lesson, tmp_path_factory) -> dict:
+    # Saving a model the first time imports TensorFlow (Keras reads paths through it when it is installed), for
+    # seconds: done here once, the forked ranks inherit it.
+    tiny_model(0).save(tmp_path_factory.mktemp("warm_up") / "model.keras")
+    return {machines: loop_run(lesson, tmp_path_factory.mktemp(f"machines{machines}"), machines)
+            for machines in (1, 2)}
+
+
+@pytest.mark.exercise("7.4", points=3)
+def test_the_loop_trains_like_one_process_at_twice_the_batch(loop_runs):
+    check_replicas_match_one_process(
+        [rank["weights"] for rank in loop_runs[1]], None,
+        "the replicas started from different weights: call broadcast_weights(model) before the first step", {
+            FIXED_ORDER: "the same order every epoch: pass the epoch to shard",
+            WHOLE_DATA: "every rank read every review: read shard(len(labels), rank, world_size, epoch, seed)"})
+
+
+@pytest.mark.exercise("7.4", points=1)
+def test_the_loop_returns_the_mean_loss_over_the_ranks(loop_runs):
+    found = [rank["losses"] for rank in loop_runs[1]]
+    expected = one_process_at_twice_the_batch()[1]
+    mistake = " — each rank returned its own shard's loss: average it over the ranks (all_reduce, ReduceOp.AVG)" \
+        if not np.allclose(found[0], found[1], atol=1e-5) else ""
+    assert all(len(losses) == EPOCHS and np.allclose(losses, expected, atol=1e-5) for losses in found), (
+        f"expected each epoch's mean loss over all reviews, {np.round(expected, 4).tolist()}, on both ranks, got "
+        f"{[np.round(losses, 4).tolist() for losses in found]}{mistake}")
+
+
+@pytest.mark.exercise("7.4", points=2)
+def test_only_rank_zero_prints_and_saves(loop_runs):
+    expected = [f"epoch-{epoch}.keras" for epoch in range(1, EPOCHS + 1)]
+    for machines, (first, second) in loop_runs.items():
+        where = "on one machine" if machines == 1 else "one on each of 2 machines (LOCAL_RANK 0 on both)"
+        assert first["written"] == expected and first["printed"].strip(), (
+            f"expected rank 0 to print each epoch's loss and save {expected}, {where}; it printed "
+            f"{first['printed'].strip()[:80]!r} and saved {first['written']}")
+        mistake = (" — LOCAL_RANK is 0 on every machine: guard with the global rank, dist.get_rank() == 0"
+                   if machines == 2 and not loop_runs[1][1]["written"] else
+                   " — every process saves: only rank 0 should" if second["written"] else
+                   " — every process prints: only rank 0 should")
+        assert not second["written"] and not second["printed"].strip(), (
+            f"expected rank 1 to print and save nothing, {where}; it printed {second['printed'].strip()[:80]!r} and "
+            f"saved {second['written']}{mistake}")
