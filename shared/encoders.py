@@ -24,6 +24,22 @@ from pathlib import Path
 import keras
 import keras_hub
 
+
+def keep_tensorflow_off_the_gpu() -> None:
+    """On the PyTorch backend TensorFlow only tokenizes (KerasHub's tokenizers are TensorFlow ops): hide the
+    GPUs from it, or it reserves most of their memory at start-up and leaves too little for torch."""
+    if keras.backend.backend() != "torch":
+        return
+    import tensorflow as tf
+
+    try:
+        tf.config.set_visible_devices([], "GPU")
+    except RuntimeError:  # TensorFlow already started on its devices: too late, and nothing to undo
+        pass
+
+
+keep_tensorflow_off_the_gpu()
+
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 SEQUENCE_LENGTH = 128
 

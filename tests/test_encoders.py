@@ -125,6 +125,20 @@ def test_missing_or_wrong_folders_are_refused(tmp_path):
         load_encoder(str(tmp_path))
 
 
+def test_tensorflow_is_kept_off_the_gpu_on_the_torch_backend(monkeypatch):
+    import tensorflow as tf
+
+    from shared import encoders
+
+    hidden = []
+    monkeypatch.setattr(tf.config, "set_visible_devices", lambda devices, kind: hidden.append((devices, kind)))
+    encoders.keep_tensorflow_off_the_gpu()
+    assert hidden == [([], "GPU")]
+    monkeypatch.setattr(encoders.keras.backend, "backend", lambda: "tensorflow")
+    encoders.keep_tensorflow_off_the_gpu()
+    assert hidden == [([], "GPU")], "on the TensorFlow backend the GPU is TensorFlow's"
+
+
 def test_the_installed_weights_are_the_measured_ones():
     check_files(default_encoder_path(), DEFAULT_ENCODER_SHA256)  # raises on any other file
 
