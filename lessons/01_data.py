@@ -193,7 +193,9 @@ def duplicate_texts(imdb: Imdb) -> dict[str, int]:
 # %% [markdown]
 # ## Look at the data
 # Run the lesson (`python solutions/01_data.py`, or your own `lessons/01_data.py`) to see the numbers.
-# The course keeps its own copy of this cleaning and encoding in `shared/text.py`; lesson 3 uses it.
+# The course keeps its own copy of this cleaning and encoding in `shared/text.py`; lesson 3 uses it. That copy
+# keeps the letters of every alphabet, not only `a`–`z`: "café" stays one word (not "caf"), and a review in
+# French or Russian keeps its words. On lesson 3's training split, 10 of the 10,000 most frequent words differ.
 
 # %% tags=["long"]
 imdb = load_imdb()

@@ -35,15 +35,18 @@ os.environ["KERAS_BACKEND"] = "torch"
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import keras
 import keras_hub
 import numpy as np
 
-from shared.batches import plan_batches
+from shared.batches import plan_batches, predict_in_order
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
-from shared.encoders import Encoder, for_inference, load_encoder, tokenizer_from_folder
+from shared.encoders import Encoder, for_inference, load_encoder
+from shared.prediction import (Prediction, load_model, open_sealed, predict_readable, read_tokenizer, seal,
+                               unknown_wordpieces)
 from shared.text import clean_html
 from shared.training import SAMPLE_REVIEWS, WarmUpLinearDecay, no_weight_decay, plot_history, print_predictions
 
@@ -167,31 +170,61 @@ print(f"... {len(excluded)} of {len(classifier.trainable_variables)} variables w
 # A fine-tuned model is only usable with the tokenizer it was trained with: keep them in one folder,
 # `model.keras` (`model.save`) beside the tokenizer in the Hugging Face layout, `vocab.txt` (one
 # WordPiece per line, `tokenizer.get_vocabulary()`) and `tokenizer_config.json` (`{"do_lower_case": ...,
-# "strip_accents": ...}`), which `shared.encoders.tokenizer_from_folder(folder)` reads back. Reload the
-# model ready to predict: `shared.encoders.for_inference(model)` gives a copy with the backbone's dropout
-# at 0. Dropout does nothing at inference, but Keras's attention only takes its fused kernel without it:
-# same outputs, faster (`benchmarks/RESULTS.md` measures it).
-# `predict_sentiment` returns `("positive" | "negative", confidence)` per text, the confidence being the
-# softmax probability of the predicted class.
+# "strip_accents": ...}`). As in lesson 3, `seal(folder, FINETUNED_FILES)` (from `shared.prediction`)
+# records the sha256 of the three files, and `open_sealed(folder, FINETUNED_FILES)` refuses a folder whose
+# files were not saved together: a `vocab.txt` from another model would turn every review into the wrong
+# tokens, silently. `read_tokenizer(folder, model)` reads the tokenizer back
+# (`shared.encoders.tokenizer_from_folder`) with errors that say what is wrong; `load_model` keeps Keras's
+# safe mode. Reload the model ready to predict: `shared.encoders.for_inference(model)` gives a copy with
+# the backbone's dropout at 0. Dropout does nothing at inference, but Keras's attention only takes its
+# fused kernel without it: same outputs, faster (`benchmarks/RESULTS.md` measures it).
+#
+# `classify` returns `("positive" | "negative", confidence)` per text, the confidence being the softmax
+# probability of the predicted class. Predict the way `run_experiment` evaluates: `ReviewBatches` (length-
+# sorted, dynamically padded; `saved_encoder(classifier, tokenizer)` is the `Encoder` it needs) through
+# `predict_in_order(classifier.predict_on_batch, batches)`, which puts the rows back in the order of the texts.
+# `predict_sentiment`, given, checks the texts, answers `UNREADABLE` with the reason for a text in which no
+# word is a WordPiece of its own (any string of letters splits into known pieces, "asdf" into `as ##df`, so
+# pieces alone do not count; an emoji is `[UNK]`), and asks your `classify` about the others.
 
 # %%
+FINETUNED_FILES = ("model.keras", "vocab.txt", "tokenizer_config.json")  # sealed, and opened, together
+
+
+def saved_encoder(classifier: keras.Model, tokenizer: keras_hub.models.BertTokenizer) -> Encoder:
+    """The classifier's backbone with a saved tokenizer: the Encoder ReviewBatches batches new texts with."""
+    backbone = next(layer for layer in classifier.layers if isinstance(layer, keras_hub.models.BertBackbone))
+    return Encoder("saved", backbone, keras_hub.models.BertTextClassifierPreprocessor(tokenizer))
+
+
 def save_finetuned(classifier: keras.Model, encoder: Encoder, folder: str | Path) -> Path:
-    """Write ``folder/model.keras``, ``folder/vocab.txt`` and ``folder/tokenizer_config.json``."""
-    # HINT: encoder.preprocessor.tokenizer is the tokenizer; it has .lowercase and .strip_accents.
+    """Write ``folder/model.keras``, ``folder/vocab.txt`` and ``folder/tokenizer_config.json``, sealed together."""
+    # HINT: encoder.preprocessor.tokenizer is the tokenizer; it has .lowercase and .strip_accents; then seal.
     raise NotImplementedError("Exercise 5.4: Save with the tokenizer, reload, predict with a confidence")
 
 
 def load_finetuned(folder: str | Path) -> tuple[keras.Model, keras_hub.models.BertTokenizer]:
     """The classifier, ready to predict, and the tokenizer of a folder written by save_finetuned."""
-    # HINT: keras.saving.load_model, for_inference and tokenizer_from_folder.
+    # HINT: folder = open_sealed(folder, FINETUNED_FILES); then for_inference(load_model(path)) and
+    # HINT: read_tokenizer(folder, classifier).
     raise NotImplementedError("Exercise 5.4: Save with the tokenizer, reload, predict with a confidence")
 
 
-def predict_sentiment(classifier: keras.Model, tokenizer, texts: list[str], max_length: int = 128,
-                      strategy: str = "head+tail") -> list[tuple[str, float]]:
-    """("positive" or "negative", confidence) for each text."""
-    # HINT: tokenizer(texts) gives id lists; select_tokens, pack, classifier.predict, then a softmax.
+def classify(classifier: keras.Model, tokenizer: keras_hub.models.BertTokenizer, texts: list[str],
+             max_length: int = 128, strategy: str = "head+tail", batch_size: int = 32) -> list[tuple[str, float]]:
+    """("positive" or "negative", confidence) for each text, predicted in length-sorted batches."""
+    # HINT: ReviewBatches(texts, labels, saved_encoder(classifier, tokenizer), batch_size, max_length, strategy);
+    # HINT: predict_in_order(classifier.predict_on_batch, batches) gives the logits in order; then a softmax.
     raise NotImplementedError("Exercise 5.4: Save with the tokenizer, reload, predict with a confidence")
+
+
+def predict_sentiment(classifier: keras.Model, tokenizer: keras_hub.models.BertTokenizer, texts: list[str],
+                      max_length: int = 128, strategy: str = "head+tail", batch_size: int = 32) -> list[Prediction]:
+    """A Prediction per text: classify's label and confidence, or UNREADABLE and the reason for a text with no
+    word the vocabulary holds whole. A TypeError names the item at fault unless ``texts`` is a list of strings."""
+    return predict_readable(texts, partial(unknown_wordpieces, tokenizer),
+                            partial(classify, classifier, tokenizer, max_length=max_length, strategy=strategy,
+                                    batch_size=batch_size))
 
 
 # %% [markdown]
@@ -221,7 +254,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT, encoder_name
     encoder = load_encoder(encoder_name or os.environ.get("BERT_ENCODER", "all-MiniLM-L6-v2"), MAX_LENGTH)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
     train_split = stratified_sample(train_split, config["train_reviews"], seed=0)
-    valid_split = stratified_sample(valid_split, 1_000, seed=0)
+    valid_sample = stratified_sample(valid_split, 1_000, seed=0)  # enough to choose the epoch, and faster
 
     def batches(split, shuffle=False):
         return ReviewBatches(split.texts, split.labels, encoder, BATCH_SIZE, MAX_LENGTH, config["strategy"], shuffle)
@@ -230,21 +263,27 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT, encoder_name
     classifier = build_classifier(encoder, len(train_batches) * config["epochs"], PEAK_LEARNING_RATE)
     output.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    history = classifier.fit(train_batches, validation_data=batches(valid_split), epochs=config["epochs"],
+    history = classifier.fit(train_batches, validation_data=batches(valid_sample), epochs=config["epochs"],
                              verbose=2, callbacks=[keras.callbacks.EarlyStopping(
                                  "val_loss", patience=1, restore_best_weights=True)])
     train_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    test_batches, predictor = batches(imdb.test), for_inference(classifier)
-    logits = np.concatenate([keras.ops.convert_to_numpy(predictor.predict_on_batch(x)) for x, _ in test_batches])
-    labels = np.concatenate([y for _, y in test_batches])
+    predictor = for_inference(classifier)
+    logits = predict_in_order(predictor.predict_on_batch, batches(imdb.test))
     infer_seconds = time.perf_counter() - started
+    valid_logits = predict_in_order(predictor.predict_on_batch, batches(valid_split))
     plot_history(history, output / "curves.png", f"fine-tuned {encoder.name}")
     save_finetuned(classifier, encoder, output / "classifier")
     epoch_minutes = train_seconds / 60 / len(history.history["loss"])
-    return {"test_accuracy": float(np.mean(logits.argmax(axis=1) == labels)), "train_seconds": train_seconds,
-            "infer_reviews_per_s": len(imdb.test) / infer_seconds, "encoder": encoder.name,
-            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])]}
+    return {"test_accuracy": float(np.mean(logits.argmax(axis=1) == imdb.test.labels)),
+            "train_seconds": train_seconds, "infer_reviews_per_s": len(imdb.test) / infer_seconds,
+            "encoder": encoder.name,
+            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])],
+            "probabilities": {"validation": positive_probability(valid_logits), "test": positive_probability(logits)}}
+
+
+def positive_probability(logits: np.ndarray) -> np.ndarray:
+    return keras.ops.convert_to_numpy(keras.ops.softmax(logits))[:, 1]
 
 
 # %% tags=["long"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
@@ -11,7 +12,7 @@ import numpy as np
 PAD, UNK = "<PAD>", "<UNK>"  # ids 0 and 1 in every word vocabulary
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{0,40}>")
-_NOT_LETTER = re.compile(r"[^a-z]+")
+_LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters of any alphabet: \w without digits and "_"
 
 
 def clean_html(text: str) -> str:
@@ -20,8 +21,10 @@ def clean_html(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case alphabetic words of a review, its HTML removed (the reference BiLSTM project's tokenisation)."""
-    return _NOT_LETTER.sub(" ", clean_html(text).lower()).split()
+    """Lower-case words of a review, its HTML removed: runs of letters, as in the reference BiLSTM project, but
+    of any alphabet ("café" is one word, not "caf"). NFKC first, so that "é" written as "e" plus an accent,
+    ligatures ("ﬁ") and full-width letters match the words the vocabulary holds."""
+    return _LETTERS.findall(unicodedata.normalize("NFKC", clean_html(text)).lower())
 
 
 def build_vocabulary(texts: Iterable[str], max_words: int = 10_000, min_count: int = 5) -> dict[str, int]:

@@ -35,6 +35,7 @@ os.environ["KERAS_BACKEND"] = "torch"
 
 import json
 import time
+from functools import partial
 from pathlib import Path
 
 import keras
@@ -43,7 +44,9 @@ import numpy as np
 
 from shared.batches import plan_batches, predict_in_order
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
-from shared.encoders import Encoder, for_inference, load_encoder, tokenizer_from_folder
+from shared.encoders import Encoder, for_inference, load_encoder
+from shared.prediction import (Prediction, load_model, open_sealed, predict_readable, read_tokenizer, seal,
+                               unknown_wordpieces)
 from shared.text import clean_html
 from shared.training import SAMPLE_REVIEWS, WarmUpLinearDecay, no_weight_decay, plot_history, print_predictions
 
@@ -194,18 +197,37 @@ print(f"... {len(excluded)} of {len(classifier.trainable_variables)} variables w
 # A fine-tuned model is only usable with the tokenizer it was trained with: keep them in one folder,
 # `model.keras` (`model.save`) beside the tokenizer in the Hugging Face layout, `vocab.txt` (one
 # WordPiece per line, `tokenizer.get_vocabulary()`) and `tokenizer_config.json` (`{"do_lower_case": ...,
-# "strip_accents": ...}`), which `shared.encoders.tokenizer_from_folder(folder)` reads back. Reload the
-# model ready to predict: `shared.encoders.for_inference(model)` gives a copy with the backbone's dropout
-# at 0. Dropout does nothing at inference, but Keras's attention only takes its fused kernel without it:
-# same outputs, faster (`benchmarks/RESULTS.md` measures it).
-# `predict_sentiment` returns `("positive" | "negative", confidence)` per text, the confidence being the
-# softmax probability of the predicted class.
+# "strip_accents": ...}`). As in lesson 3, `seal(folder, FINETUNED_FILES)` (from `shared.prediction`)
+# records the sha256 of the three files, and `open_sealed(folder, FINETUNED_FILES)` refuses a folder whose
+# files were not saved together: a `vocab.txt` from another model would turn every review into the wrong
+# tokens, silently. `read_tokenizer(folder, model)` reads the tokenizer back
+# (`shared.encoders.tokenizer_from_folder`) with errors that say what is wrong; `load_model` keeps Keras's
+# safe mode. Reload the model ready to predict: `shared.encoders.for_inference(model)` gives a copy with
+# the backbone's dropout at 0. Dropout does nothing at inference, but Keras's attention only takes its
+# fused kernel without it: same outputs, faster (`benchmarks/RESULTS.md` measures it).
+#
+# `classify` returns `("positive" | "negative", confidence)` per text, the confidence being the softmax
+# probability of the predicted class. Predict the way `run_experiment` evaluates: `ReviewBatches` (length-
+# sorted, dynamically padded; `saved_encoder(classifier, tokenizer)` is the `Encoder` it needs) through
+# `predict_in_order(classifier.predict_on_batch, batches)`, which puts the rows back in the order of the texts.
+# `predict_sentiment`, given, checks the texts, answers `UNREADABLE` with the reason for a text in which no
+# word is a WordPiece of its own (any string of letters splits into known pieces, "asdf" into `as ##df`, so
+# pieces alone do not count; an emoji is `[UNK]`), and asks your `classify` about the others.
 
 # %%
+FINETUNED_FILES = ("model.keras", "vocab.txt", "tokenizer_config.json")  # sealed, and opened, together
+
+
+def saved_encoder(classifier: keras.Model, tokenizer: keras_hub.models.BertTokenizer) -> Encoder:
+    """The classifier's backbone with a saved tokenizer: the Encoder ReviewBatches batches new texts with."""
+    backbone = next(layer for layer in classifier.layers if isinstance(layer, keras_hub.models.BertBackbone))
+    return Encoder("saved", backbone, keras_hub.models.BertTextClassifierPreprocessor(tokenizer))
+
+
 def save_finetuned(classifier: keras.Model, encoder: Encoder, folder: str | Path) -> Path:
-    """Write ``folder/model.keras``, ``folder/vocab.txt`` and ``folder/tokenizer_config.json``."""
+    """Write ``folder/model.keras``, ``folder/vocab.txt`` and ``folder/tokenizer_config.json``, sealed together."""
     # BEGIN SOLUTION
-    # HINT: encoder.preprocessor.tokenizer is the tokenizer; it has .lowercase and .strip_accents.
+    # HINT: encoder.preprocessor.tokenizer is the tokenizer; it has .lowercase and .strip_accents; then seal.
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     classifier.save(folder / "model.keras")
@@ -213,29 +235,42 @@ def save_finetuned(classifier: keras.Model, encoder: Encoder, folder: str | Path
     (folder / "vocab.txt").write_text("\n".join(tokenizer.get_vocabulary()) + "\n", encoding="utf-8")
     settings = {"do_lower_case": tokenizer.lowercase, "strip_accents": tokenizer.strip_accents}
     (folder / "tokenizer_config.json").write_text(json.dumps(settings))
-    return folder
+    return seal(folder, FINETUNED_FILES)
     # END SOLUTION
 
 
 def load_finetuned(folder: str | Path) -> tuple[keras.Model, keras_hub.models.BertTokenizer]:
     """The classifier, ready to predict, and the tokenizer of a folder written by save_finetuned."""
     # BEGIN SOLUTION
-    # HINT: keras.saving.load_model, for_inference and tokenizer_from_folder.
-    folder = Path(folder)
-    return for_inference(keras.saving.load_model(folder / "model.keras")), tokenizer_from_folder(folder)
+    # HINT: folder = open_sealed(folder, FINETUNED_FILES); then for_inference(load_model(path)) and
+    # HINT: read_tokenizer(folder, classifier).
+    folder = open_sealed(folder, FINETUNED_FILES)
+    classifier = for_inference(load_model(folder / "model.keras"))
+    return classifier, read_tokenizer(folder, classifier)
     # END SOLUTION
 
 
-def predict_sentiment(classifier: keras.Model, tokenizer, texts: list[str], max_length: int = 128,
-                      strategy: str = "head+tail") -> list[tuple[str, float]]:
-    """("positive" or "negative", confidence) for each text."""
+def classify(classifier: keras.Model, tokenizer: keras_hub.models.BertTokenizer, texts: list[str],
+             max_length: int = 128, strategy: str = "head+tail", batch_size: int = 32) -> list[tuple[str, float]]:
+    """("positive" or "negative", confidence) for each text, predicted in length-sorted batches."""
     # BEGIN SOLUTION
-    # HINT: tokenizer(texts) gives id lists; select_tokens, pack, classifier.predict, then a softmax.
-    tokens = [select_tokens(ids, max_length - 2, strategy) for ids in tokenizer([clean_html(t) for t in texts])]
-    inputs = pack(tokens, tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]"), max_length)
-    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(classifier.predict(inputs, verbose=0)))
+    # HINT: ReviewBatches(texts, labels, saved_encoder(classifier, tokenizer), batch_size, max_length, strategy);
+    # HINT: predict_in_order(classifier.predict_on_batch, batches) gives the logits in order; then a softmax.
+    batches = ReviewBatches(texts, np.zeros(len(texts)), saved_encoder(classifier, tokenizer), batch_size,
+                            max_length, strategy)
+    logits = predict_in_order(classifier.predict_on_batch, batches)
+    probabilities = keras.ops.convert_to_numpy(keras.ops.softmax(logits))
     return [("positive", float(p[1])) if p[1] >= 0.5 else ("negative", float(p[0])) for p in probabilities]
     # END SOLUTION
+
+
+def predict_sentiment(classifier: keras.Model, tokenizer: keras_hub.models.BertTokenizer, texts: list[str],
+                      max_length: int = 128, strategy: str = "head+tail", batch_size: int = 32) -> list[Prediction]:
+    """A Prediction per text: classify's label and confidence, or UNREADABLE and the reason for a text with no
+    word the vocabulary holds whole. A TypeError names the item at fault unless ``texts`` is a list of strings."""
+    return predict_readable(texts, partial(unknown_wordpieces, tokenizer),
+                            partial(classify, classifier, tokenizer, max_length=max_length, strategy=strategy,
+                                    batch_size=batch_size))
 
 
 # %% [markdown]

@@ -13,6 +13,24 @@ def test_clean_html_and_words():
     assert text.words("It's GREAT!<br />10/10") == ["it", "s", "great"]
 
 
+@pytest.mark.parametrize("review, expected", [
+    ("Un film TRÈS émouvant", ["un", "film", "très", "émouvant"]),
+    ("Straße, Ärger, ñandú", ["straße", "ärger", "ñandú"]),
+    ("Фильм отличный", ["фильм", "отличный"]),
+    ("这部电影很好看", ["这部电影很好看"]),
+    ("cafe\u0301 \ufb01lm \uff27\uff2f\uff2f\uff24", ["café", "film", "good"]),  # decomposed é, "ﬁ", full width
+    ("snake_case 2nd x2y ½ ²", ["snake", "case", "nd", "x", "y"]),  # digits and "_" are not letters
+])
+def test_words_are_runs_of_letters_of_any_alphabet(review, expected):
+    assert text.words(review) == expected
+
+
+def test_an_accented_word_encodes_as_its_vocabulary_id():
+    vocabulary = text.build_vocabulary(["très émouvant", "très bon"], max_words=10, min_count=1)
+    assert text.encode(["Très émouvant!"], vocabulary, length=3)[0].tolist() == [
+        vocabulary["très"], vocabulary["émouvant"], 0]
+
+
 def test_vocabulary_has_special_ids_then_frequent_words():
     vocabulary = text.build_vocabulary(["b a b", "c b a"], max_words=2, min_count=2)
     assert vocabulary == {"<PAD>": 0, "<UNK>": 1, "b": 2, "a": 3}

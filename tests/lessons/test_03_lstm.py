@@ -3,11 +3,14 @@
 Each check calls the learner's function and judges what it does: parameter counts against the layers the
 exercise describes, the logit of a review with and without its padding, the share of inputs that dropout
 zeroes, what `train` does on tiny problems whose right answer is known (a crafted output layer, validation
-labels opposite to the training ones), and what `predict_sentiment` says for a model with crafted weights.
+labels opposite to the training ones), what `predict_sentiment` says for a model with crafted weights and
+in which batches it asks it, and which saved folders `load_classifier` refuses.
 Where a known mistake (tests/known_wrong/03_lstm.py) explains a difference, the feedback names it.
 """
 
+import json
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -18,6 +21,7 @@ from checking import (check_calibrated_accuracy, dropout_zeros, output_kind, out
 
 from shared.batches import keras_batches
 from shared.data import stratified_sample, validation_split
+from shared.prediction import MANIFEST, SavedModelError
 from shared.text import build_vocabulary, encode
 
 LESSON = "03"
@@ -443,16 +447,38 @@ VOCABULARY = {"<PAD>": 0, "<UNK>": 1, "good": 2, "bad": 3, "fine": 4, "film": 5}
 WORD_SCORES = [0.0, 0.0, 1.0, -1.0, 0.15, 0.0]  # the crafted model's logit is 2 x the mean word score
 
 
-@pytest.fixture
-def crafted_classifier() -> keras.Model:
-    """Mean of each word's score, times 2: "good" gives logit 2, "bad" -2, "fine" 0.3, padding nothing."""
+class BatchRecorder(keras.layers.Layer):
+    """Passes the ids through and notes the review lengths of every batch the model is asked about."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.batches = []
+
+    def call(self, ids):
+        self.batches.append((to_numpy(ids) != 0).sum(axis=1).tolist())
+        return ids
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+
+def crafted_model(recorder: keras.layers.Layer | None = None, before_output: keras.layers.Layer | None = None
+                  ) -> keras.Model:
+    """Mean of each word's score, times 2: "good" gives logit 2, "bad" -2, "fine" 0.3, padding nothing.
+    ``recorder`` sees the ids first; ``before_output`` sits between the mean and the output layer."""
     ids = keras.Input(shape=(None,), dtype="int32")
     embedding = keras.layers.Embedding(len(VOCABULARY), 1, mask_zero=True)
     dense = keras.layers.Dense(1)
-    model = keras.Model(ids, dense(keras.layers.GlobalAveragePooling1D()(embedding(ids))))
+    mean = keras.layers.GlobalAveragePooling1D()(embedding(recorder(ids) if recorder else ids))
+    model = keras.Model(ids, dense(before_output(mean) if before_output else mean))
     embedding.set_weights([np.array(WORD_SCORES, dtype="float32")[:, None]])
     dense.set_weights([np.array([[2.0]], dtype="float32"), np.zeros(1, dtype="float32")])
     return model
+
+
+@pytest.fixture
+def crafted_classifier() -> keras.Model:
+    return crafted_model()
 
 
 def crafted_logits(model, texts, length: int, keep: str) -> np.ndarray:
@@ -487,6 +513,16 @@ def shown(predictions) -> str:
         return repr(predictions)
 
 
+def refusal(load, folder) -> str | None:
+    """The message of the SavedModelError that ``load(folder)`` raises; None if it loads. Any other error
+    fails the check with its own message."""
+    try:
+        load(folder)
+    except SavedModelError as error:
+        return str(error)
+    return None
+
+
 @pytest.mark.exercise("3.6", points=2)
 def test_saved_classifier_reloads_to_the_same_predictions(lesson, crafted_classifier, tmp_path):
     folder = lesson.save_classifier(crafted_classifier, VOCABULARY, tmp_path / "classifier")
@@ -501,9 +537,36 @@ def test_saved_classifier_reloads_to_the_same_predictions(lesson, crafted_classi
 
 
 @pytest.mark.exercise("3.6", points=1)
+def test_a_vocabulary_that_is_not_the_saved_one_is_refused(lesson, crafted_classifier, tmp_path):
+    folder = Path(lesson.save_classifier(crafted_classifier, VOCABULARY, tmp_path / "classifier"))
+    reordered = VOCABULARY | {"good": VOCABULARY["bad"], "bad": VOCABULARY["good"]}  # "good" would read as "bad"
+    (folder / "vocabulary.json").write_text(json.dumps(reordered))
+    message = refusal(lesson.load_classifier, folder)
+    mistake = (" — save_classifier wrote no manifest.json: end it with seal(folder, CLASSIFIER_FILES)"
+               if not (folder / MANIFEST).exists() else
+               " — load_classifier did not check the folder: start it with open_sealed(folder, CLASSIFIER_FILES)")
+    assert message is not None, (
+        f"expected load_classifier to refuse a vocabulary.json reordered after saving (a SavedModelError), "
+        f"it loaded{mistake}")
+    assert "vocabulary.json" in message, f"expected the refusal to name vocabulary.json, got {message!r}"
+
+
+@pytest.mark.exercise("3.6", points=1)
+def test_a_model_that_would_run_code_when_loaded_is_refused(lesson, tmp_path):
+    folder = lesson.save_classifier(crafted_model(before_output=keras.layers.Lambda(lambda x: x * 2)), VOCABULARY,
+                                    tmp_path / "classifier")
+    message = refusal(lesson.load_classifier, folder)
+    assert message is not None, (
+        "expected load_classifier to refuse a model.keras with a Lambda layer (its Python code would run while "
+        "loading), it loaded — keep Keras's safe mode on: load_model(path), not safe_mode=False")
+    assert "refused" in message, f"expected the refusal to say the file was refused, got {message!r}"
+
+
+@pytest.mark.exercise("3.6", points=1)
 def test_predictions_are_labels_with_a_confidence(lesson, crafted_classifier):
     texts = ["good film", "bad", "fine", "good"]
     z = crafted_logits(crafted_classifier, texts, 256, "tail")
+    batch_order = np.argsort((encode(texts, VOCABULARY) != 0).sum(axis=1), kind="stable")
     found = lesson.predict_sentiment(crafted_classifier, VOCABULARY, texts)
     mistake = named_mistake(found, {
         "the confidence is the probability of 'positive' for every label: for 'negative' it is 1 - p":
@@ -511,7 +574,9 @@ def test_predictions_are_labels_with_a_confidence(lesson, crafted_classifier):
         "the logit used as a probability: apply the sigmoid first": [
             ("positive", x) if x >= 0.5 else ("negative", 1 - x) for x in z],
         "the label thresholds the logit at 0.5: logit 0 is probability 0.5, so a logit above 0 is positive":
-            labelled(z, threshold=0.5)})
+            labelled(z, threshold=0.5),
+        "the predictions come in the order of the length-sorted batches: predict_in_order puts them back in the "
+        "order of the texts": labelled(z[batch_order])})
     assert predictions_equal(found, labelled(z)), (
         f"expected {shown(labelled(z))} for logits {rounded(z, 2)} (label, probability of that "
         f"label), got {shown(found)}{mistake}")
@@ -531,3 +596,18 @@ def test_predictions_read_the_words_length_and_keep_ask_for(lesson, crafted_clas
         assert predictions_equal(found, expected), (
             f"expected {shown(expected)} for {texts[0]!r} with length=3, keep={keep!r} (its {keep} 3 words), "
             f"got {shown(found)}{mistake}")
+
+
+@pytest.mark.exercise("3.6", points=2)
+def test_predictions_come_in_length_sorted_batches_of_batch_size(lesson):
+    recorder = BatchRecorder()
+    lengths = [5, 1, 4, 2, 3, 5, 1, 4, 2, 3]
+    lesson.predict_sentiment(crafted_model(recorder), VOCABULARY, [" ".join(["good"] * n) for n in lengths],
+                             batch_size=4)
+    sizes, seen = [len(batch) for batch in recorder.batches], [n for batch in recorder.batches for n in batch]
+    assert sizes == [4, 4, 2], (
+        f"expected the 10 reviews in batches of batch_size=4 reviews, [4, 4, 2], got batches of {sizes}"
+        + (" — batch_size is ignored: keras_batches(ids, labels, batch_size, bucket=True)" if sizes else ""))
+    assert seen == sorted(lengths), (
+        f"expected each batch to hold reviews of similar length (lengths {sorted(lengths)} across the batches), "
+        f"got {recorder.batches} — the batches mix short and long reviews: keras_batches(..., bucket=True)")

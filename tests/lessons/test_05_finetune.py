@@ -1,16 +1,18 @@
-"""Graded checks of lesson 5: truncation, dynamic padding, the fine-tuned classifier, save and reload."""
+"""Graded checks of lesson 5: truncation, dynamic padding, the fine-tuned classifier, save, reload, predict."""
 
 import functools
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 from checking import (check_calibrated_accuracy, check_adam_with_weight_decay, check_dropout_of_half,
                       check_no_decay_on_layer_norms_and_biases, check_warm_up_then_linear_decay, output_layer,
-                      pooled_output_mistake, same, to_numpy, which_mistake)
+                      pooled_output_mistake, rounded, same, to_numpy, which_mistake)
 
 from shared.data import stratified_sample
 from shared.encoders import Encoder, load_encoder
+from shared.prediction import MANIFEST, SavedModelError
 from shared.text import clean_html
 
 LESSON = "05"
@@ -192,3 +194,40 @@ def test_saved_model_and_tokenizer_reload_to_the_same_predictions(lesson, encode
     assert [label for label, _ in before] == [label for label, _ in after] and np.allclose(
         [c for _, c in before], [c for _, c in after], atol=1e-5), (
         f"expected the same predictions after reloading, got {before} then {after}")
+
+
+@pytest.mark.exercise("5.4", points=1)
+def test_predictions_follow_the_order_of_the_texts(lesson, encoder):
+    keras.utils.set_random_seed(0)
+    classifier, tokenizer = lesson.build_classifier(encoder, total_steps=10), encoder.preprocessor.tokenizer
+    texts = TEXTS + ["Good.", "A long, slow, beautiful film about a family, its café and its town."]
+    alone = [lesson.predict_sentiment(classifier, tokenizer, [text], max_length=64)[0] for text in texts]
+    together = lesson.predict_sentiment(classifier, tokenizer, texts, max_length=64, batch_size=2)
+    (alone_labels, alone_confidences), (labels, confidences) = (
+        ([label for label, _ in found], [float(c) for _, c in found]) for found in (alone, together))
+    reordered = np.allclose(sorted(confidences), sorted(alone_confidences), atol=1e-4)
+    mistake = (" — the predictions come in the order of the length-sorted batches: predict_in_order puts them back "
+               "in the order of the texts" if reordered else "")
+    assert labels == alone_labels and np.allclose(confidences, alone_confidences, atol=1e-4), (
+        f"expected the {len(texts)} texts asked together (batch_size=2) to get the predictions each gets alone, "
+        f"{alone_labels} with {rounded(alone_confidences)}, got {labels} with {rounded(confidences)}{mistake}")
+
+
+@pytest.mark.exercise("5.4", points=1)
+def test_a_tokenizer_that_is_not_the_saved_one_is_refused(lesson, encoder, tmp_path):
+    folder = Path(lesson.save_finetuned(lesson.build_classifier(encoder, total_steps=10), encoder, tmp_path / "bert"))
+    pieces = (folder / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    good, bad = pieces.index("good"), pieces.index("bad")
+    pieces[good], pieces[bad] = "bad", "good"  # "good" would read as "bad"
+    (folder / "vocab.txt").write_text("\n".join(pieces) + "\n", encoding="utf-8")
+    try:
+        lesson.load_finetuned(folder)
+        message = None
+    except SavedModelError as error:
+        message = str(error)
+    mistake = (" — save_finetuned wrote no manifest.json: end it with seal(folder, FINETUNED_FILES)"
+               if not (folder / MANIFEST).exists() else
+               " — load_finetuned did not check the folder: start it with open_sealed(folder, FINETUNED_FILES)")
+    assert message is not None, (
+        f"expected load_finetuned to refuse a vocab.txt reordered after saving (a SavedModelError), it loaded{mistake}")
+    assert "vocab.txt" in message, f"expected the refusal to name vocab.txt, got {message!r}"
