@@ -21,40 +21,33 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page makes no 
 
 import gradio as gr  # noqa: E402
 
-from shared.grading.lessons import find_lesson, import_lesson  # noqa: E402
+from shared.predict_command import SAVED_MODELS  # noqa: E402
+from shared.prediction import Prediction, load_predictor  # noqa: E402
 from shared.training import SAMPLE_REVIEWS  # noqa: E402
 
-Predictor = Callable[[list[str]], list[tuple[str, float]]]
-# name -> (lesson, its loading function, where the lesson saves the model, the command that makes it)
-MODELS = {
-    "BiLSTM (lesson 3)": ("03", "load_classifier", Path("artifacts/lesson03/classifier"), "./course train"),
-    "fine-tuned BERT (lesson 5)": ("05", "load_finetuned", Path("artifacts/lesson05/classifier"),
-                                   "python -m benchmarks.run --track finetune --config head+tail-4k"),
-}
+Predictor = Callable[[list[str]], list[Prediction]]
+# title on the page -> (lesson, its loading function, where the lesson saves the model, the command that makes it)
+MODELS = {"BiLSTM (lesson 3)": SAVED_MODELS["lstm"], "fine-tuned BERT (lesson 5)": SAVED_MODELS["bert"]}
 MAX_REVIEW_CHARS = 20_000  # the longest IMDB review has about 14,000
 MAX_UPLOAD_BYTES = 0  # the page has no file input, so Gradio's upload route takes no bytes at all
 # seconds: hourly, Gradio deletes the page's temporary files older than an hour, and all of them when it stops
 CACHE_SWEEP = (3600, 3600)
 
 
-def load_predictor(lesson_number: str, loader: str, folder: Path) -> Predictor:
-    """texts -> [(label, confidence)] with the model a lesson saved in ``folder``."""
-    lesson = import_lesson(find_lesson(lesson_number, "solutions"))
-    model, vocabulary = getattr(lesson, loader)(folder)  # a word vocabulary or a WordPiece tokenizer
-    return partial(lesson.predict_sentiment, model, vocabulary)
-
-
-def classify(predictors: dict[str, Predictor], text: str) -> dict[str, float] | list[dict[str, float]]:
-    """One {label: probability} per model, as gradio's Label shows it."""
+def classify(predictors: dict[str, Predictor], text: str) -> dict[str, float] | str | list[dict[str, float] | str]:
+    """One {label: probability} per model, as gradio's Label shows it, or why the model cannot read the text."""
     if not text or not text.strip():
         raise gr.Error("Type or paste a review first.")
     if len(text) > MAX_REVIEW_CHARS:
         raise gr.Error(f"This review has {len(text):,} characters; the page takes at most {MAX_REVIEW_CHARS:,}.")
     answers = []
     for predict in predictors.values():
-        label, confidence = predict([text])[0]
-        other = "negative" if label == "positive" else "positive"
-        answers.append({label: confidence, other: 1.0 - confidence})
+        prediction = predict([text])[0]
+        if not prediction.readable:  # any label would be a guess: say why instead
+            answers.append(f"cannot read it: {prediction.reason}")
+            continue
+        other = "negative" if prediction.label == "positive" else "positive"
+        answers.append({prediction.label: prediction.confidence, other: 1.0 - prediction.confidence})
     return answers if len(answers) > 1 else answers[0]  # gradio wants a bare value for one output
 
 

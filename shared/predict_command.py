@@ -37,6 +37,7 @@ SAVED_MODELS = {
     "bert": ("05", "load_finetuned", Path("artifacts/lesson05/classifier"),
              "python -m benchmarks.run --track finetune --config head+tail-4k"),
 }
+COURSE_ROOT = Path(os.environ.get("COURSE_ROOT", "."))  # ./course runs this command from the caller's folder
 KIND_OF_FOLDER = {"vocabulary.json": "lstm", "vocab.txt": "bert"}  # the file that tells who saved a folder
 
 
@@ -68,8 +69,8 @@ def chosen_models(names: list[str]) -> dict[str, tuple[str, str, Path]]:
     """name -> (lesson, its loading function, folder) for each of ``names``; by default every saved model found."""
     if names:
         return dict(named_model(name) for name in names)
-    found = {name: (lesson, loader, folder) for name, (lesson, loader, folder, _) in SAVED_MODELS.items()
-             if (folder / "model.keras").is_file()}
+    found = {name: (lesson, loader, COURSE_ROOT / folder) for name, (lesson, loader, folder, _) in SAVED_MODELS.items()
+             if (COURSE_ROOT / folder / "model.keras").is_file()}
     if not found:
         commands = "".join(f"\n  {name}: {command}" for name, (*_, command) in SAVED_MODELS.items())
         raise UsageError(f"no saved model yet. Train one first:{commands}\nor name a saved folder with --model.")
@@ -79,6 +80,7 @@ def chosen_models(names: list[str]) -> dict[str, tuple[str, str, Path]]:
 def named_model(name: str) -> tuple[str, tuple[str, str, Path]]:
     if name in SAVED_MODELS:
         lesson, loader, folder, command = SAVED_MODELS[name]
+        folder = COURSE_ROOT / folder
         if not (folder / "model.keras").is_file():
             raise UsageError(f"no {name} model saved in {folder} yet: {command}")
         return name, (lesson, loader, folder)

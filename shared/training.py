@@ -75,10 +75,11 @@ SAMPLE_REVIEWS = ["This movie was absolutely fantastic!", "Terrible waste of tim
                   "It was okay, nothing special."]
 
 
-def print_predictions(texts: list[str], predictions: list[tuple[str, float]]) -> None:
-    """One line per text: the predicted label, its confidence, the text."""
+def print_predictions(texts: list[str], predictions: list[tuple[str, float | None]]) -> None:
+    """One line per text: the predicted label, its confidence, the text (a blank confidence for a text the model
+    cannot read)."""
     for text, (label, confidence) in zip(texts, predictions):
-        print(f"{label:8s} {confidence:6.1%}  {text}")
+        print(f"{label:10s} {'' if confidence is None else format(confidence, '6.1%'):>6s}  {text}")
 
 
 def describe_device() -> str:

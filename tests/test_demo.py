@@ -75,6 +75,11 @@ def test_two_models_give_two_answers(predictors):
     assert isinstance(answers, list) and len(answers) == 2 and answers[0] == answers[1]
 
 
+def test_a_review_the_model_cannot_read_gets_the_reason_not_a_guess(predictors):
+    answer = app.classify(predictors, "😀 🎬 👍")
+    assert isinstance(answer, str) and answer.startswith("cannot read it: ")
+
+
 def test_an_empty_review_is_refused(predictors):
     with pytest.raises(gr.Error, match="Type or paste a review"):
         app.classify(predictors, "   ")

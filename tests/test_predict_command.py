@@ -106,13 +106,17 @@ def test_a_damaged_model_exits_with_1_naming_it(folders, tmp_path):
         in error_line(run)
 
 
-def test_the_default_models_are_the_demos():
-    from demo.app import MODELS
-
-    assert [(lesson, loader, folder) for lesson, loader, folder, _ in predict_command.SAVED_MODELS.values()] == [
-        (lesson, loader, folder) for lesson, loader, folder, _ in MODELS.values()]
-
-
 def test_the_course_script_lists_the_command():
     run = subprocess.run([str(ROOT / "course"), "help"], capture_output=True, text=True, timeout=60)
     assert "./course predict REVIEW..." in run.stdout
+
+
+@pytest.mark.slow  # the entry point, which loads Keras and a model
+def test_through_the_course_script_paths_are_the_callers(folders, tmp_path):
+    shutil.copytree(folders[0], tmp_path / "mine")
+    (tmp_path / "reviews.txt").write_text("a dull film\n", encoding="utf-8")
+    run = subprocess.run([str(ROOT / "course"), "predict", "--model", "mine", "--file", "reviews.txt", "--json"],
+                         cwd=tmp_path, capture_output=True, timeout=600)
+    assert run.returncode == 0, run.stderr.decode()
+    (answer,) = [json.loads(line) for line in run.stdout.decode().splitlines()]
+    assert (answer["text"], answer["model"]) == ("a dull film", "mine")

@@ -60,3 +60,11 @@ def test_warmup_then_linear_decay_and_serialisation():
 def test_plot_history_writes_a_png(tmp_path):
     path = plot_history({"loss": [0.6, 0.4], "val_loss": [0.5, 0.45], "accuracy": [0.7, 0.8]}, tmp_path / "c.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_print_predictions_shows_a_blank_confidence_for_an_unreadable_text(capsys):
+    from shared.training import print_predictions
+
+    print_predictions(["Great!", "😀"], [("positive", 0.875), ("unreadable", None)])
+    good, unreadable = capsys.readouterr().out.splitlines()
+    assert good.split() == ["positive", "87.5%", "Great!"] and unreadable.split() == ["unreadable", "😀"]
