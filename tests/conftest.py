@@ -132,3 +132,23 @@ def no_env_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     cache = tmp_path / "cache"
     monkeypatch.setenv("IMDB_CACHE_DIR", str(cache))
     return cache
+
+
+@pytest.fixture(scope="module")
+def lesson3():
+    """Lesson 3's reference solution, imported as the grader imports a lesson."""
+    from shared.grading.lessons import find_lesson, import_lesson
+
+    return import_lesson(find_lesson("03", "solutions"))
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """A tiny model gains nothing from threads, and on a CPU busy with other jobs, threads waiting for each
+    other make every call last seconds."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,12 +14,10 @@ import sys
 import keras
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared import predict_command, text
-from shared.grading.lessons import find_lesson, import_lesson
 from shared.prediction import UNREADABLE, SavedModelError
 
 FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=60)
@@ -30,21 +28,6 @@ PIECES = ["<br />", "<i>", "</i>", "<", ">", "great", "film", "très", "É", "10
 texts_of_any_kind = st.one_of(
     st.text(max_size=300), st.lists(st.sampled_from(PIECES), max_size=40).map("".join),
     st.lists(st.sampled_from(["great", "film", "très", "xyz", "😀"]), min_size=257, max_size=300).map(" ".join))
-
-
-@pytest.fixture(scope="module")
-def lesson3():
-    return import_lesson(find_lesson("03", "solutions"))
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    """A tiny model gains nothing from threads, and on a CPU busy with other jobs, threads waiting for each
-    other make every call last seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

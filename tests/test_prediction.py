@@ -20,21 +20,6 @@ TRAINING_TEXTS = ["a great film", "a dull film", "un film très émouvant", "gre
 
 
 @pytest.fixture(scope="module")
-def lesson3():
-    return import_lesson(find_lesson("03", "solutions"))
-
-
-@pytest.fixture(scope="module")
-def one_thread():
-    """A tiny model gains nothing from threads, and on a CPU busy with other jobs, threads waiting for each
-    other make every call last seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
 def saved(lesson3, one_thread, tmp_path_factory):
     """A tiny untrained lesson-3 classifier, saved by the lesson."""
     vocabulary = build_vocabulary(TRAINING_TEXTS, max_words=20, min_count=1)
