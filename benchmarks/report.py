@@ -38,7 +38,18 @@ def render_table(records: list[dict]) -> str:
         for r in latest_runs(records)
     ]
     notes = [f"- {r['track']} / {r['config']}: {r['note']}" for r in latest_runs(records) if r.get("note")]
-    return "\n".join([header, *rows, *(["", "Conditions of some runs:", "", *notes] if notes else [])])
+    members = render_members(records)
+    return "\n".join([header, *rows, *(["", "Conditions of some runs:", "", *notes] if notes else []),
+                      *(["", "Members of each ensemble (the runs whose saved predictions it combined):", "", *members]
+                        if members else [])])
+
+
+def render_members(records: list[dict]) -> list[str]:
+    """One line per ensemble row: its members, each with its test accuracy, training time and predictions file."""
+    return [f"- {r['track']} / {r['config']}: " + "; ".join(
+                f"{m['run']} ({m['test_accuracy']:.2%}, {m['train_seconds'] / 60:.1f} min, `{m['predictions']}`)"
+                for m in r["members"]) + f"; fitted in {r['fit_seconds']:.1f} s"
+            for r in latest_runs(records) if r.get("members")]
 
 
 def way_table(column: str, values: dict[str, float], fmt: str) -> str:
@@ -92,8 +103,10 @@ with `python -m benchmarks.report`.
 
 Training time is wall-clock time of training. What it includes differs by track: the classical track counts
 its feature extraction, Small BERT its tokenization (a layer of the model) and the frozen track its
-embedding; the LSTM and fine-tune tracks start the clock after the reviews are encoded. Inference is the
-test split's throughput, encoding and prediction included, in every track.
+embedding; the LSTM and fine-tune tracks start the clock after the reviews are encoded; an ensemble adds up its
+members' training and its own fitting on the validation split (it trains nothing else). Inference is the
+test split's throughput, encoding and prediction included, in every track (an ensemble's, its members run one
+after another).
 
 Hardware: {"; ".join(machines) or "none yet"}.
 Versions: {"; ".join(stacks) or "none yet"}.
@@ -126,8 +139,10 @@ def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
         if curve:
             minutes, accuracy = zip(*curve)
             axis.plot(minutes, accuracy, "o-", alpha=0.6, color=color, label=f"{label} (validation)")
-        axis.plot(record["train_seconds"] / 60, record["test_accuracy"], "*", markersize=14, color=color,
-                  label=f"{label}: test {record['test_accuracy']:.2%}")
+        members = record.get("members")  # an ensemble: a diamond, at its members' summed training time
+        axis.plot(record["train_seconds"] / 60, record["test_accuracy"], "D" if members else "*",
+                  markersize=9 if members else 14, color=color,
+                  label=f"{label}{f' ({len(members)} runs)' if members else ''}: test {record['test_accuracy']:.2%}")
     axis.set(xlabel="training time (minutes, 2 CPU cores)", ylabel="accuracy", title="IMDB: accuracy vs time")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))

@@ -28,7 +28,7 @@ import numpy as np
 
 from shared.grading.lessons import find_lesson, import_lesson, lesson_backend, lesson_files
 
-TRACKS = {"classical": "02", "lstm": "03", "small-bert": "04", "finetune": "05", "frozen": "06"}
+TRACKS = {"classical": "02", "lstm": "03", "small-bert": "04", "finetune": "05", "frozen": "06", "ensemble": "08"}
 RESULTS = Path(__file__).resolve().parent / "results.json"
 PREDICTIONS = RESULTS.parent / "predictions"
 PACKAGES = ("keras", "keras-hub", "torch", "tensorflow", "scikit-learn", "numpy")

@@ -53,6 +53,16 @@ def test_a_run_note_is_shown_under_the_table():
     assert "- lstm / full: shared the CPU with another run" in page
 
 
+def test_an_ensemble_lists_its_member_runs_under_the_table():
+    members = [{"run": "classical/nbsvm", "test_accuracy": 0.9128, "train_seconds": 24.0,
+                "predictions": "predictions/classical-nbsvm.npz"},
+               {"run": "lstm/quick", "test_accuracy": 0.8564, "train_seconds": 126.0,
+                "predictions": "predictions/lstm-quick.npz"}]
+    page = report.render_markdown([record("ensemble", "nbsvm+lstm", 0.9152, members=members, fit_seconds=1.25)])
+    assert ("- ensemble / nbsvm+lstm: classical/nbsvm (91.28%, 0.4 min, `predictions/classical-nbsvm.npz`); "
+            "lstm/quick (85.64%, 2.1 min, `predictions/lstm-quick.npz`); fitted in 1.2 s") in page
+
+
 def test_markdown_shows_the_inference_comparison():
     measured = {"model": "fine-tuned", "reviews": 2000, "batch": 32, "max_length": 128, "torch_threads": 2,
                 "reviews_per_s": {"Keras": 50.0, "transformers": 60.0}, "keras_over_transformers_time": 1.2,
