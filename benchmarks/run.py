@@ -59,6 +59,7 @@ def run_track(track: str, config_name: str | None, data: str | None, note: str |
     solution = find_lesson(TRACKS[track], "solutions")
     os.environ["KERAS_BACKEND"] = lesson_backend(solution)  # before the lesson imports keras
     from shared.data import load_imdb, validation_method
+    from shared.training import describe_device
 
     lesson = import_lesson(solution)
     imdb = load_imdb(data)
@@ -71,7 +72,8 @@ def run_track(track: str, config_name: str | None, data: str | None, note: str |
         record = {"track": track, "config": name, "settings": lesson.CONFIGS[name], **result,
                   "validation": validation_method(imdb.train),
                   "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "hardware": hardware(), "versions": versions(), "command": command, "date": date}
+                  "hardware": hardware(), "device": describe_device(), "versions": versions(), "command": command,
+                  "date": date}
         if "probabilities" in result:
             record.update(save_predictions(record.pop("probabilities"), imdb, f"{track}-{name}-{date[:19]}"))
         if note:

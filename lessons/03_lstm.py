@@ -78,6 +78,9 @@ def build_keras_lstm(vocabulary_size: int = 10_002, embedding_dim: int = 128, un
 # steps through the 256 positions in a Python loop, one small matrix product at a time. PyTorch's
 # `nn.LSTM` runs the whole recurrence in one C++ call (oneDNN on a CPU). `benchmarks/lstm_step_time.py`
 # measures one training step of the reference model each way, side by side: see `benchmarks/RESULTS.md`.
+# On a GPU the gap narrows: Keras's `LSTM` then takes cuDNN's fused kernel, padding mask included (when the
+# padding sits at the end, as here), so the fast path below matters most on a CPU. (No GPU figure was measured
+# for this course.)
 #
 # Padding must not leak into the result. Run over a review of 40 words padded to 256, a bidirectional
 # `nn.LSTM`'s backward direction reads 216 `<PAD>` vectors before the last real word, and its forward

@@ -94,3 +94,17 @@ def describe_device() -> str:
         return f"{device} ({torch.cuda.get_device_name(device)})"
     threads = torch.get_num_threads()
     return f"{device.type} ({threads} thread{'s' * (threads > 1)})"
+
+
+def mixed_precision_on_gpu() -> str:
+    """Keras's global dtype policy for training on this machine, set and returned: "mixed_bfloat16" on a GPU
+    that has bfloat16, "mixed_float16" on an older GPU (Keras then scales the loss in compile), "float32"
+    on a CPU, where 16-bit arithmetic is no faster."""
+    import torch
+
+    if not torch.cuda.is_available():
+        policy = "float32"
+    else:
+        policy = "mixed_bfloat16" if torch.cuda.is_bf16_supported() else "mixed_float16"
+    keras.mixed_precision.set_global_policy(policy)
+    return policy

@@ -68,3 +68,19 @@ def test_print_predictions_shows_a_blank_confidence_for_an_unreadable_text(capsy
     print_predictions(["Great!", "😀"], [("positive", 0.875), ("unreadable", None)])
     good, unreadable = capsys.readouterr().out.splitlines()
     assert good.split() == ["positive", "87.5%", "Great!"] and unreadable.split() == ["unreadable", "😀"]
+
+
+@pytest.mark.parametrize("cuda, bf16, policy", [(False, False, "float32"), (True, True, "mixed_bfloat16"),
+                                                (True, False, "mixed_float16")])
+def test_mixed_precision_only_on_a_gpu(monkeypatch, cuda, bf16, policy):
+    import keras
+    import torch
+
+    from shared.training import mixed_precision_on_gpu
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *_: bf16)
+    try:
+        assert mixed_precision_on_gpu() == policy == keras.mixed_precision.global_policy().name
+    finally:
+        keras.mixed_precision.set_global_policy("float32")

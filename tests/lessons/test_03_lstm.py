@@ -48,7 +48,14 @@ def stack_parameters(vocabulary_size: int, embedding_dim: int, units: int, num_l
 
 
 def check_padding_does_not_leak(model) -> None:
-    padded, trimmed = logits(model, PADDED)[0, 0], logits(model, TRIMMED)[0, 0]
+    # In full float32 on every device: on a GPU, TF32 matmuls (cuDNN's LSTM uses them by default) differ by
+    # about 1e-3, which would hide nothing and fail a right answer.
+    with torch.backends.cudnn.flags(enabled=True, allow_tf32=False):
+        matmul_tf32, torch.backends.cuda.matmul.allow_tf32 = torch.backends.cuda.matmul.allow_tf32, False
+        try:
+            padded, trimmed = logits(model, PADDED)[0, 0], logits(model, TRIMMED)[0, 0]
+        finally:
+            torch.backends.cuda.matmul.allow_tf32 = matmul_tf32
     assert abs(padded - trimmed) < 1e-5, (
         f"expected the same logit for a review with or without padding, got {padded:.6f} and {trimmed:.6f} "
         f"— padding leaks into the result: use mask_zero=True in the Embedding")
