@@ -49,9 +49,10 @@ from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, log_loss, 
 from sklearn.model_selection import GroupKFold
 
 from shared.data import Imdb, load_imdb, validation_indices
+from shared.grading.lessons import ROOT
 
 OUTPUT = Path("artifacts/lesson08")
-RESULTS = Path("benchmarks/results.json")
+RESULTS = ROOT / "benchmarks" / "results.json"  # wherever the notebook's kernel starts
 # The benchmark runs the lesson reads, as "track/config"; those without saved predictions yet are left out.
 MEMBERS = ["classical/nbsvm", "classical/tfidf-lr", "lstm/quick", "small-bert/subset-4k", "small-bert/full-1-epoch",
            "frozen/mean-128", "finetune/head-4k", "finetune/tail-4k", "finetune/head+tail-4k",
@@ -98,7 +99,11 @@ def load_runs(imdb: Imdb, members: list[str], results: Path = RESULTS) -> list[R
     held_out = validation_indices(imdb.train)[1]
     runs = []
     for member in (member for member in members if member in newest):
-        saved = np.load(results.parent / newest[member]["predictions"])
+        path = results.parent / newest[member]["predictions"]
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} holds {member}'s saved predictions and is missing: run it again "
+                                    f"({newest[member]['command']})")
+        saved = np.load(path)
         if not np.array_equal(saved["validation_index"], held_out):
             raise ValueError(f"{member}'s validation reviews are not this data's validation split: run it again "
                              f"({newest[member]['command']})")

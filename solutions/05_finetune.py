@@ -298,7 +298,7 @@ BATCH_SIZE, MAX_LENGTH, PEAK_LEARNING_RATE = 32, 128, 3e-5
 def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT, encoder_name: str | None = None) -> dict:
     """Fine-tune on a training subset, keep the best epoch by validation loss, evaluate on the test split."""
     keras.utils.set_random_seed(0)
-    # bfloat16 (or float16) on a GPU, which computes it twice as fast; float32 on a CPU. Before the model exists.
+    # bfloat16 (or float16) on a GPU, whose tensor cores compute in 16 bits; float32 on a CPU. Before the model.
     print(f"training on {describe_device()} in {mixed_precision_on_gpu()}")
     encoder = load_encoder(encoder_name or os.environ.get("BERT_ENCODER", "all-MiniLM-L6-v2"), MAX_LENGTH)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks import report, run
@@ -33,6 +34,15 @@ def test_each_record_names_a_configuration_that_exists(entry):
     source = find_lesson(lesson_number).read_text()
     assert f'"{entry["config"]}"' in source, f"{entry['config']} is not a configuration of lesson {lesson_number}"
     assert entry["command"] == f"python -m benchmarks.run --track {entry['track']} --config {entry['config']}"
+
+
+@pytest.mark.parametrize("entry", [r for r in RECORDS if "predictions" in r], ids=lambda r: r["predictions"])
+def test_each_saved_prediction_file_is_there_with_one_probability_per_review(entry):
+    path = run.RESULTS.parent / entry["predictions"]
+    assert path.is_file(), f"{entry['predictions']} is named by a record but missing: commit it or run it again"
+    saved = np.load(path)
+    assert len(saved["test"]) == 25_000 and len(saved["validation"]) == len(saved["validation_index"]) > 2_000
+    assert ((saved["test"] >= 0) & (saved["test"] <= 1)).all()
 
 
 def test_the_newest_run_of_a_configuration_wins():

@@ -11,7 +11,6 @@ import sys
 import types
 from pathlib import Path
 
-import jupytext
 
 ROOT = Path(__file__).resolve().parents[2]
 LONG_TAG = "long"
@@ -60,6 +59,8 @@ def import_lesson(path: Path, source: str | None = None) -> types.ModuleType:
     ``source`` replaces the file's text (a known-wrong solution). Each cell is compiled at its own line
     of the file, so tracebacks and the grade report point at the line the learner sees."""
     text = path.read_text(encoding="utf-8") if source is None else source
+    import jupytext  # the grade extra: running a lesson does not need it
+
     notebook = jupytext.reads(text, fmt="py:percent")
     module = types.ModuleType(f"lesson_{path.stem}")
     module.__file__ = str(path)
