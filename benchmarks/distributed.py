@@ -4,9 +4,9 @@
     python -m benchmarks.distributed --processes 2     # one of them
 
 Each run launches ``torchrun --standalone --nproc-per-node=N -m benchmarks.distributed --worker``: every process
-runs lesson 7's ``run_experiment`` (global batch 64, so N processes at 64 / N take the same steps), and rank 0
-appends one object to benchmarks/distributed.json: training time, time per step, the all-reduce of one step's
-gradients timed alone, test accuracy, each process's peak memory, the device, the hardware and the command.
+runs lesson 7's ``run_experiment`` (a global batch of 64, made of N batches of 64 / N), and rank 0 appends one
+object to benchmarks/distributed.json: training time, time per step, the all-reduce of one step's gradients timed
+alone, test accuracy, each process's peak memory, the device, the hardware and the command.
 ``--subset`` trains and tests on a few reviews, to try the command; ``--results`` writes elsewhere.
 """
 

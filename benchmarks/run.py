@@ -5,9 +5,9 @@
     python -m benchmarks.run --track all                       # every track, one process each
 
 Each run appends one object to benchmarks/results.json and saves its per-review probabilities on the
-validation and test splits under benchmarks/predictions/ (float16, named in the object), then RESULTS.md and time_to_accuracy.png are
-rendered again from the whole file. A track is a lesson: its solution's ``CONFIGS`` and
-``run_experiment(imdb, config)`` are what runs, with the Keras backend the lesson declares.
+validation and test splits under benchmarks/predictions/ (float16, named in the object), then RESULTS.md and
+time_to_accuracy.png are rendered again from the whole file. A track is a lesson: its solution's ``CONFIGS``
+and ``run_experiment(imdb, config)`` are what runs, with the Keras backend the lesson declares.
 """
 
 from __future__ import annotations

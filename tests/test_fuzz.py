@@ -148,7 +148,8 @@ def test_a_damaged_file_of_a_saved_folder_gets_a_saved_model_error(lesson3, save
 MALFORMED_INPUT = {  # (arguments, stdin, what the error says)
     "no reviews": ([], b"", "no reviews: give them as arguments"),
     "only blank lines": (["-"], b"\n  \n\r\n", "the input holds only blank lines"),
-    "not UTF-8": (["-"], b"great film\n\xff\xfe bad\n", r"stdin, line 2: not UTF-8 text \(byte 0xff, the line's byte 1\)"),
+    "not UTF-8": (["-"], b"great film\n\xff\xfe bad\n",
+                  r"stdin, line 2: not UTF-8 text \(byte 0xff, the line's byte 1\)"),
     "JSON that breaks": (["-"], b'{"text": "great"}\n{"text": \n', "stdin, line 2: not JSON"),
     "JSON without text": (["-"], b'{"review": "great"}\n', 'a JSON object with a "text" string, but it has no'),
     "JSON text not a string": (["-"], b'{"text": null}\n', "its text is null"),

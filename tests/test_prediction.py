@@ -94,7 +94,8 @@ def test_classify_must_answer_once_per_readable_text():
 # --------------------------------------------------------------------------- what the LSTM can read
 
 
-UNREADABLE_TEXTS = {"empty": "", "spaces and HTML": "  <br /> ", "emoji": "😀😀😀", "Chinese": "这部电影很好看",
+UNREADABLE_TEXTS = {"empty": "", "spaces and HTML": "  <br /> ", "emoji": "😀😀😀",
+                    "Chinese": "这部电影很好看",
                     "binary garbage": bytes([*range(32), *range(128, 256)]).decode("utf-8", errors="replace"),
                     "digits": "10/10", "unknown words": "xyzzy plugh"}
 
