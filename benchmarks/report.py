@@ -84,7 +84,23 @@ def render_throughput(throughput: list[dict]) -> str:
             f"at most {newest['max_logit_difference']:.1e} apart.")
 
 
-def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = ()) -> str:
+def render_distributed(runs: list[dict]) -> str:
+    """Lesson 7's data-parallel runs, the newest for each number of processes, as a table."""
+    if not runs:
+        return "No measurement yet: `python -m benchmarks.distributed`."
+    newest = {run["processes"]: run for run in runs}
+    rows = [f"| {n} | {r['device']} | {r['batch_per_process']} | {r['train_seconds'] / 60:.2f} min | "
+            f"{r['seconds_per_step'] * 1000:.0f} ms | {r['all_reduce_seconds_per_step'] * 1000:.2f} ms "
+            f"({r['communication_share']:.1%}) | {r['test_accuracy']:.2%} | {r['date'][:10]} | `{r['command']}` |"
+            for n, r in sorted(newest.items())]
+    notes = [f"- {n} process(es): {r['note']}" for n, r in sorted(newest.items()) if r.get("note")]
+    return "\n".join(["| processes | device | batch per process | training | per step | all-reduce per step (share) "
+                      "| test accuracy | date | command |", "|---|---|---|---|---|---|---|---|---|", *rows,
+                      *(["", *notes] if notes else []), "", "GPU and several machines: not measured."])
+
+
+def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = (),
+                    distributed: list[dict] = ()) -> str:
     runs = latest_runs(records)
     machines = sorted({r["hardware"] for r in runs})
     stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
@@ -118,6 +134,10 @@ Versions: {"; ".join(stacks) or "none yet"}.
 ## Fine-tuned BERT inference against transformers
 
 {render_throughput(list(throughput))}
+
+## Data-parallel training (lesson 7)
+
+{render_distributed(list(distributed))}
 
 ## Published anchors
 
@@ -154,7 +174,8 @@ def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
 def render_all(results: Path = HERE / "results.json", output: Path = HERE) -> None:
     records = json.loads(results.read_text()) if results.exists() else []
     extras = [json.loads(path.read_text()) if path.exists() else []
-              for path in (results.parent / "step_times.json", results.parent / "throughput.json")]
+              for path in (results.parent / "step_times.json", results.parent / "throughput.json",
+                           results.parent / "distributed.json")]
     (output / "RESULTS.md").write_text(render_markdown(records, *extras))
     plot_time_to_accuracy(records, output / "time_to_accuracy.png")
 

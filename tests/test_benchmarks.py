@@ -73,6 +73,23 @@ def test_an_ensemble_lists_its_member_runs_under_the_table():
             "lstm/quick (85.64%, 2.1 min, `predictions/lstm-quick.npz`); fitted in 1.2 s") in page
 
 
+def test_markdown_shows_the_newest_data_parallel_run_of_each_size():
+    def run_of(processes, seconds, note=None):
+        return {"processes": processes, "device": "cpu (1 thread)", "batch_per_process": 64 // processes,
+                "train_seconds": seconds, "seconds_per_step": 0.5, "all_reduce_seconds_per_step": 0.002,
+                "communication_share": 0.004, "test_accuracy": 0.8512, "date": "2026-01-02T03:04:05+00:00",
+                "command": f"python -m benchmarks.distributed --processes {processes}",
+                **({"note": note} if note else {})}
+
+    page = report.render_markdown([], distributed=[run_of(2, 600.0), run_of(1, 300.0), run_of(2, 240.0, "shared")])
+    rows = [line for line in page.splitlines() if line.startswith("| 1 |") or line.startswith("| 2 |")]
+    assert rows == ["| 1 | cpu (1 thread) | 64 | 5.00 min | 500 ms | 2.00 ms (0.4%) | 85.12% | 2026-01-02 | "
+                    "`python -m benchmarks.distributed --processes 1` |",
+                    "| 2 | cpu (1 thread) | 32 | 4.00 min | 500 ms | 2.00 ms (0.4%) | 85.12% | 2026-01-02 | "
+                    "`python -m benchmarks.distributed --processes 2` |"]
+    assert "- 2 process(es): shared" in page and "GPU and several machines: not measured." in page
+
+
 def test_markdown_shows_the_inference_comparison():
     measured = {"model": "fine-tuned", "reviews": 2000, "batch": 32, "max_length": 128, "torch_threads": 2,
                 "reviews_per_s": {"Keras": 50.0, "transformers": 60.0}, "keras_over_transformers_time": 1.2,
