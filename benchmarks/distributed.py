@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import resource
 import shlex
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 os.environ["KERAS_BACKEND"] = "torch"
 
 from benchmarks.run import append, hardware, versions  # noqa: E402
+from benchmarks.run import peak_memory_mb as process_peak_memory_mb  # noqa: E402
 from shared.grading.lessons import find_lesson, import_lesson  # noqa: E402
 
 DISTRIBUTED = Path(__file__).resolve().parent / "distributed.json"
@@ -53,7 +53,7 @@ def worker(data: str | None, subset: int | None, note: str | None, results: Path
         imdb = Imdb(stratified_sample(imdb.train, subset, seed=0), stratified_sample(imdb.test, subset, seed=0))
     result = lesson.run_experiment(imdb)
     peak_memory_mb = [0.0] * world_size
-    dist.all_gather_object(peak_memory_mb, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    dist.all_gather_object(peak_memory_mb, process_peak_memory_mb())
     if rank == 0:
         record = {"config": "lstm-quick", **result, "test_reviews": len(imdb.test),
                   "communication_share": result["all_reduce_seconds_per_step"] / result["seconds_per_step"],

@@ -44,6 +44,11 @@ def hardware() -> str:
     return f"{os.cpu_count()} CPU cores ({cpu}), {gpu}" if cpu else f"{os.cpu_count()} CPU cores, {gpu}"
 
 
+def peak_memory_mb() -> float:
+    """This process's peak resident memory: ru_maxrss counts kilobytes on Linux, bytes on macOS."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
+
+
 def versions() -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -71,7 +76,7 @@ def run_track(track: str, config_name: str | None, data: str | None, note: str |
         date = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         record = {"track": track, "config": name, "settings": lesson.CONFIGS[name], **result,
                   "validation": validation_method(imdb.train),
-                  "peak_memory_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_memory_mb": peak_memory_mb(),
                   "hardware": hardware(), "device": describe_device(), "versions": versions(), "command": command,
                   "date": date}
         if "probabilities" in result:

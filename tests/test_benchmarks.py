@@ -140,3 +140,10 @@ def test_the_transformers_reference_computes_the_fine_tuned_classifier():
     ours = classifier.predict_on_batch(inputs)
     theirs = reference_logits(to_transformers(classifier), inputs)
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
+
+
+@pytest.mark.parametrize("platform, divisor", [("linux", 2**10), ("darwin", 2**20)])
+def test_peak_memory_reads_kilobytes_on_linux_and_bytes_on_macos(monkeypatch, platform, divisor):
+    monkeypatch.setattr(run.sys, "platform", platform)
+    monkeypatch.setattr(run.resource, "getrusage", lambda who: type("Usage", (), {"ru_maxrss": 3 * 2**30})())
+    assert run.peak_memory_mb() == 3 * 2**30 / divisor
