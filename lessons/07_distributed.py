@@ -124,7 +124,7 @@ def start_process_group() -> tuple[int, int]:
 def shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> list[int]:
     """This rank's share of range(size) in this epoch: the same length as every other rank's, and disjoint
     from them but for the few reviews repeated to even out the lengths."""
-    # HINT: DistributedSampler(range(size), num_replicas=..., rank=..., shuffle=True, seed=...), then set_epoch.
+    # HINT: torch.utils.data.DistributedSampler over range(size) knows ranks, shuffling and seeds; mind the epoch.
     raise NotImplementedError("Exercise 7.1: Each rank its own reviews")
 
 
@@ -142,13 +142,13 @@ def shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> l
 # %%
 def broadcast_weights(model: keras.Model) -> None:
     """Copy rank 0's weights, trainable or not, into every rank's model, in place."""
-    # HINT: for variable in model.weights: dist.broadcast(variable.value.data, src=0).
+    # HINT: one dist.broadcast per weight (its PyTorch tensor is variable.value), from rank 0, in place.
     raise NotImplementedError("Exercise 7.2: The same start, the same update")
 
 
 def average_gradients(model: keras.Model) -> None:
     """Replace the gradient of each trainable weight by its mean over all ranks, in place."""
-    # HINT: dist.all_reduce(variable.value.grad, op=dist.ReduceOp.AVG) for each of model.trainable_weights.
+    # HINT: one dist.all_reduce per trainable weight's .grad, in place; which ReduceOp gives a mean?
     raise NotImplementedError("Exercise 7.2: The same start, the same update")
 
 

@@ -125,7 +125,7 @@ def shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> l
     """This rank's share of range(size) in this epoch: the same length as every other rank's, and disjoint
     from them but for the few reviews repeated to even out the lengths."""
     # BEGIN SOLUTION
-    # HINT: DistributedSampler(range(size), num_replicas=..., rank=..., shuffle=True, seed=...), then set_epoch.
+    # HINT: torch.utils.data.DistributedSampler over range(size) knows ranks, shuffling and seeds; mind the epoch.
     sampler = DistributedSampler(range(size), num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
     sampler.set_epoch(epoch)
     return list(sampler)
@@ -147,7 +147,7 @@ def shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> l
 def broadcast_weights(model: keras.Model) -> None:
     """Copy rank 0's weights, trainable or not, into every rank's model, in place."""
     # BEGIN SOLUTION
-    # HINT: for variable in model.weights: dist.broadcast(variable.value.data, src=0).
+    # HINT: one dist.broadcast per weight (its PyTorch tensor is variable.value), from rank 0, in place.
     for variable in model.weights:
         dist.broadcast(variable.value.data, src=0)
     # END SOLUTION
@@ -156,7 +156,7 @@ def broadcast_weights(model: keras.Model) -> None:
 def average_gradients(model: keras.Model) -> None:
     """Replace the gradient of each trainable weight by its mean over all ranks, in place."""
     # BEGIN SOLUTION
-    # HINT: dist.all_reduce(variable.value.grad, op=dist.ReduceOp.AVG) for each of model.trainable_weights.
+    # HINT: one dist.all_reduce per trainable weight's .grad, in place; which ReduceOp gives a mean?
     for variable in model.trainable_weights:
         dist.all_reduce(variable.value.grad, op=dist.ReduceOp.AVG)
     # END SOLUTION

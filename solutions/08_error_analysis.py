@@ -132,6 +132,8 @@ def save(figure: plt.Figure, name: str) -> Path:
 # %% tags=["long"]
 analysis_started = time.perf_counter()
 imdb = load_imdb()
+if imdb.train.ratings is None:  # load_imdb("tfds"): TensorFlow Datasets keeps no star ratings
+    raise ValueError("This lesson groups reviews by their star rating: load a copy that has them (load_imdb()).")
 held_out = validation_indices(imdb.train)[1]
 validation_reviews = imdb.train.take(held_out)
 labels = labels_of(imdb)
@@ -270,12 +272,18 @@ def disagreement(labels: np.ndarray, probabilities_a: np.ndarray, probabilities_
 # Different evidence, different mistakes: the best classical run against the best of the others (on validation).
 classical = [run for run in runs if run.name.startswith("classical/")]
 neural = [run for run in runs if not run.name.startswith("classical/")]
-pair = [max(group, key=lambda run: accuracy(labels.validation, run.validation)) for group in (classical, neural)]
-outcomes = disagreement(labels.validation, pair[0].validation, pair[1].validation)
-print(f"a = {pair[0].name}, b = {pair[1].name}, on {len(labels.validation):,} validation reviews: {outcomes}")
+pair = [max(group, key=lambda run: accuracy(labels.validation, run.validation)) for group in (classical, neural)
+        if group]
+if len(pair) == 2:
+    outcomes = disagreement(labels.validation, pair[0].validation, pair[1].validation)
+    print(f"a = {pair[0].name}, b = {pair[1].name}, on {len(labels.validation):,} validation reviews: {outcomes}")
+else:
+    print("the runs with saved predictions are all classical or all neural: nothing to compare")
 right = {run.name: (run.validation > 0.5) == labels.validation for run in pair}
-for winner, loser in (pair, pair[::-1]):
+for winner, loser in (pair, pair[::-1]) if len(pair) == 2 else ():
     won = np.flatnonzero(right[winner.name] & ~right[loser.name])
+    if not won.size:
+        continue
     index = won[np.argmax(np.abs(loser.validation[won] - 0.5))]  # where the loser was surest
     print(f"\n{winner.name} right ({winner.validation[index]:.2f}), {loser.name} sure and wrong "
           f"({loser.validation[index]:.2f}), {validation_reviews.ratings[index]}/10 stars:\n"
