@@ -14,7 +14,6 @@ import os
 import sys
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # both saved models are Keras models on PyTorch
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page makes no calls outside this machine
@@ -22,10 +21,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page makes no 
 import gradio as gr  # noqa: E402
 
 from shared.predict_command import SAVED_MODELS  # noqa: E402
-from shared.prediction import Prediction, load_predictor  # noqa: E402
+from shared.prediction import Predictor, SavedModelError, load_predictor  # noqa: E402
 from shared.training import SAMPLE_REVIEWS  # noqa: E402
 
-Predictor = Callable[[list[str]], list[Prediction]]
 # title on the page -> (lesson, its loading function, where the lesson saves the model, the command that makes it)
 MODELS = {"BiLSTM (lesson 3)": SAVED_MODELS["lstm"], "fine-tuned BERT (lesson 5)": SAVED_MODELS["bert"]}
 MAX_REVIEW_CHARS = 20_000  # the longest IMDB review has about 14,000
@@ -81,15 +79,14 @@ def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, st
 
 
 def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Predictor]:
-    """One predictor per model, or a ValueError naming the folder that does not load."""
+    """One predictor per model, or a ValueError naming the model that does not load, why and how to mend it."""
     predictors = {}
     for name, (number, loader, folder) in models.items():
         try:
             predictors[name] = load_predictor(number, loader, folder)
-        except Exception as error:  # a damaged save fails in zipfile, Keras, json...: each is the same news
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ValueError(f"cannot load the {name} model from {folder} ({reason}). Is it damaged or "
-                             f"half-written? Save it again: {MODELS[name][3]}") from error
+        except SavedModelError as error:  # its first line names the file, what is wrong and the fix
+            raise ValueError(f"cannot load the {name} model from {folder}: {str(error).splitlines()[0]} "
+                             f"Or save it again: {MODELS[name][3]}") from error
     return predictors
 
 
