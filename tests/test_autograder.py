@@ -5,6 +5,7 @@ import importlib.util
 import json
 import re
 import textwrap
+import xml.etree.ElementTree as ET
 
 import jupytext
 import pytest
@@ -168,3 +169,66 @@ def test_report_teaches_points_at_the_learners_line_and_stops_a_runaway_check(tm
     table = report.render(list(results.values()))
     assert "Traceback" not in table
     assert table.endswith("1 passed, 4 failed")
+
+
+# --------------------------------------------------------------------------- the report files, for CI
+
+
+RESULTS = [
+    report.CheckResult("00_setup", "0.1", "test_versions", 1, True, ""),
+    report.CheckResult("00_setup", "0.2", "test_counts[a|b]", 2, False, "expected <3> positive, got *2* \x00"),
+    report.CheckResult("01_data", "-", "(the checks did not run)", 0, False, "ImportError | at line 3"),
+]
+
+
+def test_the_markdown_report_is_a_table_under_its_total():
+    lines = report.render_markdown(RESULTS).splitlines()
+    assert lines[:3] == ["## Grade report", "", "**points: 1/3**, 1 passed, 2 failed"]
+    table = lines[4:]
+    assert table[0] == "| lesson | exercise | check | result | points | feedback |"
+    assert len(table) == 2 + len(RESULTS)
+    # | ends a cell, <3> would vanish as HTML, *2* turn italic: each is escaped, every row keeps its 6 cells
+    assert table[3] == ("| 00\\_setup | 0.2 | test\\_counts\\[a\\|b\\] | FAILED | 0/2 | "
+                        "expected \\<3\\> positive, got \\*2\\* \x00 |")
+    assert all(len(re.split(r"(?<!\\)\|", row)) == 8 for row in table)
+
+
+def test_the_junit_report_has_a_suite_per_lesson_and_a_failure_per_failed_check():
+    root = ET.fromstring(report.render_junit_xml(RESULTS))  # parses: the NUL XML cannot hold is gone
+    assert (root.tag, root.get("tests"), root.get("failures")) == ("testsuites", "3", "2")
+    assert [(s.get("name"), s.get("tests"), s.get("failures")) for s in root] == [
+        ("00_setup", "2", "1"), ("01_data", "1", "1")]
+    cases = root.findall(".//testcase")
+    assert [(c.get("classname"), c.get("name")) for c in cases] == [
+        ("00_setup", "0.1 test_versions"), ("00_setup", "0.2 test_counts[a|b]"),
+        ("01_data", "- (the checks did not run)")]
+    assert [c.find("properties/property[@name='points']").get("value") for c in cases] == ["1", "2", "0"]
+    failure = cases[1].find("failure")
+    assert failure.get("message") == failure.text == "expected <3> positive, got *2* ?"
+    assert cases[0].find("failure") is None
+
+
+def test_the_json_report_holds_the_totals_and_every_check():
+    data = json.loads(report.render_json(RESULTS))
+    assert (data["points"], data["possible"], data["passed"], data["failed"]) == (1, 3, 1, 2)
+    assert data["checks"][1] == {"lesson": "00_setup", "exercise": "0.2", "check": "test_counts[a|b]", "points": 2,
+                                 "passed": False, "feedback": "expected <3> positive, got *2* \x00"}
+
+
+@pytest.mark.parametrize("results, status", [(RESULTS, 1), (RESULTS[:1], 0)])
+def test_grade_writes_the_report_files_and_keeps_its_table_and_exit_status(results, status, tmp_path, monkeypatch,
+                                                                           capsys):
+    monkeypatch.setattr(report, "grade", lambda target, lessons: results)
+    files = {option: tmp_path / "report" / name for option, name in
+             [("--json", "r.json"), ("--junit-xml", "r.xml"), ("--markdown", "r.md")]}
+    assert report.main([part for option, path in files.items() for part in (option, str(path))]) == status
+    assert capsys.readouterr().out == report.render(results) + "\n"
+    assert len(json.loads(files["--json"].read_text())["checks"]) == len(results)
+    assert len(ET.parse(files["--junit-xml"]).getroot().findall(".//testcase")) == len(results)
+    assert files["--markdown"].read_text() == report.render_markdown(results)
+
+
+def test_report_files_are_refused_with_known_wrong(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        report.main(["--known-wrong", "--json", "report.json"])
+    assert stopped.value.code == 2 and "--known-wrong does not give" in capsys.readouterr().err
