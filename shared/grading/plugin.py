@@ -75,7 +75,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     item.config.stash[_RESULTS].setdefault(item.nodeid, result)
 
 
+def graded_results(config: pytest.Config) -> list[dict]:
+    """The graded checks' results of a session, in the order they ran: what --grade-json writes."""
+    return list(config.stash[_RESULTS].values())
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     path = session.config.getoption("grade_json")
     if path:
-        Path(path).write_text(json.dumps(list(session.config.stash[_RESULTS].values()), indent=1))
+        Path(path).write_text(json.dumps(graded_results(session.config), indent=1))

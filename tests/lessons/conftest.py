@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ import pytest
 from shared.data import Imdb, load_imdb, stratified_sample
 from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, import_lesson
+from shared.grading.notebook import KERNEL_LESSON
 from shared.grading.plugin import teaching_line, variant_of
 
 _CAUGHT = pytest.StashKey[set]()
@@ -69,18 +71,27 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def one_torch_thread() -> None:
+def one_torch_thread() -> Iterator[None]:
     """PyTorch on one thread while grading: the checks' models are small, and on a CPU shared with another
-    job two threads waiting for each other made a 6-step LSTM a hundred times slower than one thread."""
-    if os.environ.get("KERAS_BACKEND") == "torch":
-        import torch
+    job two threads waiting for each other made a 6-step LSTM a hundred times slower than one thread.
+    Restored afterwards: a notebook that checks an exercise in its kernel trains on after it."""
+    if os.environ.get("KERAS_BACKEND") != "torch":
+        yield
+        return
+    import torch
 
-        torch.set_num_threads(1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
 def lesson(request: pytest.FixtureRequest) -> types.ModuleType:
-    """The lesson named by the test module's LESSON, imported from --target without its long cells."""
+    """The lesson named by the test module's LESSON, imported from --target without its long cells; or, when an
+    exercise is checked in a notebook (shared.grading.notebook), the definitions its kernel holds."""
+    if (kernel_lesson := request.config.stash.get(KERNEL_LESSON, None)) is not None:
+        return kernel_lesson
     variant = getattr(request, "param", None)
     if variant is not None:
         return import_lesson(variant.path, variant.source)
