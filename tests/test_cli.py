@@ -1,6 +1,7 @@
 """The entry point answers every command line: unknown commands and lesson numbers get a clear error."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,47 @@ def test_help_shows_every_command():
     assert done.returncode == 0
     for command in ("setup", "train", "test", "grade", "demo"):
         assert f"./course {command}" in done.stdout
+
+
+def fake_python(folder: Path, name: str, version: str) -> Path:
+    """A stand-in interpreter: reports ``version`` to the course's version check, logs any other call and fails."""
+    major, minor, micro = map(int, version.split("."))
+    path = folder / name
+    path.write_text(f"""#!/bin/sh
+if [ "$1" = -c ]; then exec {sys.executable} -c "import sys; sys.version_info = ({major}, {minor}, {micro}); $2"; fi
+echo "{name} $*" >> "{folder}/calls.log"
+exit 1
+""")
+    path.chmod(0o755)
+    return path
+
+
+def setup_with(tmp_path: Path, pythons: dict[str, str], **env: str) -> subprocess.CompletedProcess:
+    """./course setup into a new environment folder, with only the fake ``pythons`` (name: version) on PATH."""
+    folder = tmp_path / "bin"
+    folder.mkdir(parents=True)
+    for name, version in pythons.items():
+        fake_python(folder, name, version)
+    environment = {"PATH": f"{folder}:/usr/bin:/bin", "COURSE_VENV": str(tmp_path / "venv")} | env
+    return subprocess.run([str(ROOT / "course"), "setup"], capture_output=True, text=True, timeout=30, env=environment)
+
+
+def test_without_a_supported_python_setup_says_what_to_install(tmp_path):
+    done = setup_with(tmp_path, {"python3.11": "3.11.0", "python3": "3.10.12"})  # Ubuntu 22.04's python3.11
+    assert done.returncode == 1
+    assert "needs Python 3.11.5 to 3.13, and none was found" in done.stderr
+    assert "sudo apt install python3.12-venv" in done.stderr and "use WSL" in done.stderr
+    assert not (tmp_path / "bin" / "calls.log").exists()
+
+
+def test_setup_takes_the_first_supported_python(tmp_path):
+    done = setup_with(tmp_path, {"python3.11": "3.11.4", "python3.12": "3.12.3", "python3": "3.13.0"})
+    assert done.returncode == 1  # the stand-in cannot make an environment
+    assert (tmp_path / "bin" / "calls.log").read_text() == f"python3.12 -m venv {tmp_path / 'venv'}\n"
+
+
+def test_PYTHON_wins_and_is_refused_when_unsupported(tmp_path):
+    fake_python(tmp_path, "old", "3.14.0")
+    done = setup_with(tmp_path / "again", {"python3.12": "3.12.3"}, PYTHON=str(tmp_path / "old"))
+    assert done.returncode == 1 and f"PYTHON={tmp_path / 'old'} is not Python 3.11.5 to 3.13" in done.stderr
+    assert not (tmp_path / "again" / "bin" / "calls.log").exists()
