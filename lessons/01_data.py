@@ -30,11 +30,7 @@ os.environ["KERAS_BACKEND"] = "torch"  # this lesson does not train; later lesso
 
 import re
 from collections import Counter
-from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -44,8 +40,10 @@ from sklearn.model_selection import StratifiedGroupKFold
 from sklearn.pipeline import make_pipeline
 
 from shared.data import Imdb, Reviews, load_imdb, validation_split
+from shared.figures import show_and_save
+from shared.paths import ARTIFACTS
 
-OUTPUT = Path("artifacts/lesson01")
+OUTPUT = ARTIFACTS / "lesson01"  # the repository's artifacts/, wherever the lesson runs from
 
 # %% [markdown]
 # ## Exercise 1.1 — Describe a split
@@ -192,7 +190,8 @@ def duplicate_texts(imdb: Imdb) -> dict[str, int]:
 
 # %% [markdown]
 # ## Look at the data
-# Run the lesson (`python solutions/01_data.py`, or your own `lessons/01_data.py`) to see the numbers.
+# Run the cells below in the notebook (`./course lab`), or the lesson as a script (`python lessons/01_data.py`),
+# to see the numbers; the histogram of lengths shows below its cell and is saved in `artifacts/lesson01/`.
 # The course keeps its own copy of this cleaning and encoding in `shared/text.py`; lesson 3 uses it. That copy
 # keeps the letters of every alphabet, not only `a`–`z`: "café" stays one word (not "caf"), and a review in
 # French or Russian keeps its words. On lesson 3's training split, 10 of the 10,000 most frequent words differ.
@@ -208,13 +207,12 @@ for label, text in zip(imdb.train.labels[[0, -1]], [imdb.train.texts[0], imdb.tr
 lengths = review_lengths(imdb.train.texts)
 print(f"words per review: median {np.median(lengths):.0f}, 90th percentile {np.percentile(lengths, 90):.0f}, "
       f"longest {lengths.max()}; {np.mean(lengths <= 256):.0%} fit in 256 words")
-OUTPUT.mkdir(parents=True, exist_ok=True)
-plt.hist(np.minimum(lengths, 1000), bins=50)
-plt.axvline(256, color="red", linestyle="--", label="length 256")
-plt.xlabel("words per review (clipped at 1,000)")
-plt.ylabel("reviews")
-plt.legend()
-plt.savefig(OUTPUT / "review_lengths.png", dpi=100)
+figure, axis = plt.subplots(figsize=(7, 4))
+axis.hist(np.minimum(lengths, 1000), bins=50)
+axis.axvline(256, color="red", linestyle="--", label="length 256")
+axis.set(xlabel="words per review (clipped at 1,000)", ylabel="reviews")
+axis.legend()
+show_and_save(figure, OUTPUT / "review_lengths.png")
 
 # %% tags=["long"]
 vocabulary, train_ids, test_ids = vectorize_splits(imdb)

@@ -45,7 +45,6 @@ import os
 
 os.environ["KERAS_BACKEND"] = "tensorflow"  # TF-Hub SavedModels are TensorFlow graphs
 
-import time
 from pathlib import Path
 
 import keras
@@ -56,9 +55,11 @@ from shared.batches import keras_batches
 from shared.data import Imdb, load_imdb, stratified_sample, validation_split
 from shared.hub import HubLayer
 from shared.text import clean_html
-from shared.training import WarmUpLinearDecay, no_weight_decay, plot_history
+from shared.paths import ARTIFACTS
+from shared.training import (Timer, WarmUpLinearDecay, fit_verbosity, no_weight_decay, plot_history,
+                             run_record)
 
-OUTPUT = Path("artifacts/lesson04")
+OUTPUT = ARTIFACTS / "lesson04"
 
 
 def hub_handles(sequence_length: int = 128) -> tuple[str, str]:
@@ -159,27 +160,24 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     train_split = stratified_sample(train_split, config["train_reviews"], seed=0)
     valid_sample = stratified_sample(valid_split, 1_000, seed=0)  # enough to choose the epoch, and faster
     model = build_classifier(*hub_handles())
+    model.summary()
     steps = -(-len(train_split) // config["batch_size"]) * config["epochs"]
     model.compile(optimizer=make_optimizer(model.trainable_variables, steps, config["learning_rate"]),
                   loss="binary_crossentropy",
                   metrics=["accuracy"])
     output.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    history = model.fit(text_batches(train_split, config["batch_size"], shuffle=True),
-                        validation_data=text_batches(valid_sample, 64), epochs=config["epochs"], verbose=2,
-                        callbacks=[keras.callbacks.EarlyStopping("val_loss", patience=1,
-                                                                 restore_best_weights=True)])
-    train_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    probabilities = model.predict(text_batches(imdb.test, 64), verbose=0)[:, 0]
-    infer_seconds = time.perf_counter() - started
+    with Timer() as fitting:
+        history = model.fit(text_batches(train_split, config["batch_size"], shuffle=True),
+                            validation_data=text_batches(valid_sample, 64), epochs=config["epochs"],
+                            verbose=fit_verbosity(), callbacks=[keras.callbacks.EarlyStopping(
+                                "val_loss", patience=1, restore_best_weights=True)])
     plot_history(history, output / "curves.png", model.name)
-    epoch_minutes = train_seconds / 60 / len(history.history["loss"])
-    return {"test_accuracy": float(np.mean((probabilities > 0.5) == imdb.test.labels)),
-            "train_seconds": train_seconds, "infer_reviews_per_s": len(imdb.test) / infer_seconds,
-            "curve": [[epoch_minutes * (i + 1), a] for i, a in enumerate(history.history["val_accuracy"])],
-            "probabilities": {"validation": model.predict(text_batches(valid_split, 64), verbose=0)[:, 0],
-                              "test": probabilities}}
+    with Timer() as predicting:
+        probabilities = model.predict(text_batches(imdb.test, 64), verbose=fit_verbosity())[:, 0]
+    return run_record(history, fitting.seconds, predicting.seconds, len(imdb.test),
+                      np.mean((probabilities > 0.5) == imdb.test.labels),
+                      {"validation": model.predict(text_batches(valid_split, 64), verbose=0)[:, 0],
+                       "test": probabilities})
 
 
 # %% tags=["long"]

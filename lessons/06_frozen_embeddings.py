@@ -28,14 +28,10 @@ os.environ["KERAS_BACKEND"] = "torch"
 
 import hashlib
 import tempfile
-import time
 from pathlib import Path
 
 import joblib
 import keras
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from joblib.memory import MemorizedFunc
@@ -44,10 +40,12 @@ from sklearn.manifold import TSNE
 
 from shared.data import Imdb, default_cache_dir, load_imdb, stratified_sample, validation_split
 from shared.encoders import Encoder, load_encoder
+from shared.figures import show_and_save
+from shared.paths import ARTIFACTS
 from shared.text import clean_html
-from shared.training import plot_history
+from shared.training import Timer, fit_verbosity, plot_history, progress_bar, run_record
 
-OUTPUT = Path("artifacts/lesson06")
+OUTPUT = ARTIFACTS / "lesson06"
 
 # %% [markdown]
 # ## Exercise 6.1 — One vector per review: mean pooling
@@ -70,13 +68,16 @@ def mean_pool(sequence_output: np.ndarray, padding_mask: np.ndarray) -> np.ndarr
 # Key the cache file by what changes the result — the encoder's name, its sequence length and the texts
 # themselves (a sha256 of them) — and write it under a temporary name, then rename it, so an interrupted
 # run never leaves half a file. Run the encoder in inference mode (`backbone.predict`: no gradients,
-# no dropout) on batches of `encoder.preprocessor(texts)`.
+# no dropout) on batches of `encoder.preprocessor(texts)`. The 25,000 training and validation reviews take about
+# ten minutes on two CPU cores: advance a progress bar after each batch (`progress_bar` from `shared.training`,
+# Keras's `Progbar`), so the wait shows how far it is and when it will end.
 
 # %%
 def embed_reviews(encoder: Encoder, texts: list[str], cache_dir: str | Path | None = None,
                   batch_size: int = 64) -> np.ndarray:
     """float32 array (len(texts), hidden) of mean-pooled embeddings, read from the cache when there."""
     # HINT: hashlib.sha256 over the texts; np.save to "<name>.tmp.npy" then Path.replace to the final name.
+    # HINT: progress_bar(len(texts), "review") shows how far the loop is, with an ETA: .add(n) after each batch.
     raise NotImplementedError("Exercise 6.2: Embed once, cache on disk")
 
 
@@ -137,14 +138,14 @@ def build_head(input_dim: int, hidden_units: tuple[int, ...] = (256, 64), dropou
 # ## Exercise 6.4 — Train the head
 #
 # Compile with `AdamW(learning_rate)`, binary cross-entropy and accuracy; fit for up to `epochs` epochs
-# at batch 64 with `EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)`.
-# Return the `History`.
+# at batch 64 with `EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)` and
+# `verbose=fit_verbosity()`. Return the `History`.
 
 # %%
 def train_head(head: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray,
                y_valid: np.ndarray, epochs: int = 20, learning_rate: float = 1e-3) -> keras.callbacks.History:
     """Compile and fit ``head`` on embeddings, keeping the best epoch by validation loss."""
-    # HINT: head.fit(x_train, y_train, validation_data=(x_valid, y_valid), callbacks=[...]).
+    # HINT: head.fit(x_train, y_train, validation_data=(x_valid, y_valid), callbacks=[...], verbose=fit_verbosity()).
     raise NotImplementedError("Exercise 6.4: Train the head")
 
 
@@ -171,17 +172,15 @@ def plot_projections(embeddings: np.ndarray, labels: np.ndarray, path: Path) -> 
             axis.scatter(*points[labels == label].T, s=4, alpha=0.5, c=colour, label=name)
         axis.set_title(f"{method.upper()} of mean-pooled embeddings")
         axis.legend()
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return show_and_save(figure, path)
 
 
 # %% [markdown]
 # ## The whole run
 # `python -m benchmarks.run --track frozen` embeds all 50,000 reviews (once: later runs read the cache)
-# and trains the head on the training split's embeddings.
+# and trains the head on the training split's embeddings. A progress bar gives the embedding's ETA; the
+# head's summary, its learning curves and the PCA and t-SNE pictures follow (below the cell in a notebook;
+# always saved to `artifacts/lesson06/`).
 
 # %%
 CONFIGS = {"mean-128": {"sequence_length": 128, "hidden_units": (256, 64), "dropout": 0.3}}
@@ -194,30 +193,24 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     encoder = load_encoder(os.environ.get("BERT_ENCODER", "all-MiniLM-L6-v2"), config["sequence_length"],
                            dropout=0.0)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
-    started = time.perf_counter()
-    x_train, x_valid = embed_reviews(encoder, train_split.texts), embed_reviews(encoder, valid_split.texts)
-    embed_seconds = time.perf_counter() - started
+    with Timer() as embedding:
+        x_train, x_valid = embed_reviews(encoder, train_split.texts), embed_reviews(encoder, valid_split.texts)
+    print(f"embeddings: train {x_train.shape}, validation {x_valid.shape} {x_train.dtype}")
     head = build_head(x_train.shape[1], config["hidden_units"], config["dropout"])
-    started = time.perf_counter()
-    history = train_head(head, x_train, train_split.labels, x_valid, valid_split.labels)
-    head_seconds = time.perf_counter() - started
+    head.summary()
+    with Timer() as fitting:
+        history = train_head(head, x_train, train_split.labels, x_valid, valid_split.labels)
+    plot_history(history, output / "curves.png", "head on frozen embeddings")
     probabilities = head.predict(embed_reviews(encoder, imdb.test.texts), batch_size=512, verbose=0)[:, 0]
     sample = stratified_sample(imdb.test, 2_000, seed=0)
-    with tempfile.TemporaryDirectory() as empty_cache:  # throughput of embedding + head, never of the cache
-        started = time.perf_counter()
+    # throughput of embedding + head, never of the cache
+    with tempfile.TemporaryDirectory() as empty_cache, Timer() as predicting:
         head.predict(embed_reviews(encoder, sample.texts, empty_cache), batch_size=512, verbose=0)
-        infer_seconds = time.perf_counter() - started
-    plot_history(history, output / "curves.png", "head on frozen embeddings")
     plot_projections(embed_reviews(encoder, sample.texts), sample.labels, output / "projections.png")
-    train_seconds = embed_seconds + head_seconds
-    epoch_minutes = head_seconds / 60 / len(history.history["loss"])
-    return {"test_accuracy": float(np.mean((probabilities > 0.5) == imdb.test.labels)),
-            "train_seconds": train_seconds, "embed_seconds": embed_seconds, "head_seconds": head_seconds,
-            "infer_reviews_per_s": len(sample) / infer_seconds,
-            "curve": [[embed_seconds / 60 + epoch_minutes * (i + 1), a]
-                      for i, a in enumerate(history.history["val_accuracy"])],
-            "probabilities": {"validation": head.predict(x_valid, batch_size=512, verbose=0)[:, 0],
-                              "test": probabilities}}
+    return run_record(history, fitting.seconds, predicting.seconds, len(sample),
+                      np.mean((probabilities > 0.5) == imdb.test.labels),
+                      {"validation": head.predict(x_valid, batch_size=512, verbose=0)[:, 0], "test": probabilities},
+                      prepare_seconds=embedding.seconds, embed_seconds=embedding.seconds, head_seconds=fitting.seconds)
 
 
 # %% tags=["long"]

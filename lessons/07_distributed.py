@@ -41,10 +41,11 @@ from torch.utils.data.distributed import DistributedSampler
 from shared.batches import keras_batches, predict_in_order
 from shared.data import Imdb, load_imdb, validation_split
 from shared.grading.lessons import find_lesson, import_lesson
+from shared.paths import ARTIFACTS
 from shared.text import build_vocabulary, encode
-from shared.training import describe_device
+from shared.training import describe_device, with_progress
 
-OUTPUT = Path("artifacts/lesson07")
+OUTPUT = ARTIFACTS / "lesson07"
 
 # %% [markdown]
 # ## Many replicas, one model
@@ -293,7 +294,8 @@ def run_experiment(imdb: Imdb, mixed_precision: bool = True, output: Path = OUTP
     def accuracy(split) -> float:
         batches = keras_batches(encode(split.texts, vocabulary, lstm.LENGTH, config["keep"]), split.labels, 256,
                                 bucket=True)
-        return float(np.mean((predict_in_order(model.predict_on_batch, batches)[:, 0] > 0) == split.labels))
+        logits = predict_in_order(with_progress(model.predict_on_batch, len(batches)), batches)
+        return float(np.mean((logits[:, 0] > 0) == split.labels))
 
     lstm.save_classifier(model, vocabulary, output / "classifier")
     dtype = compute_dtype(next(model.parameters()).device, mixed_precision) or torch.float32

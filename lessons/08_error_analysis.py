@@ -49,10 +49,11 @@ from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix, log_loss, 
 from sklearn.model_selection import GroupKFold
 
 from shared.data import Imdb, load_imdb, validation_indices
-from shared.grading.lessons import ROOT
+from shared.figures import show_and_save
+from shared.paths import ARTIFACTS, ROOT
 
-OUTPUT = Path("artifacts/lesson08")
-RESULTS = ROOT / "benchmarks" / "results.json"  # wherever the notebook's kernel starts
+OUTPUT = ARTIFACTS / "lesson08"
+RESULTS = ROOT / "benchmarks" / "results.json"
 # The benchmark runs the lesson reads, as "track/config"; those without saved predictions yet are left out.
 MEMBERS = ["classical/nbsvm", "classical/tfidf-lr", "lstm/quick", "small-bert/subset-4k", "small-bert/full-1-epoch",
            "frozen/mean-128", "finetune/head-4k", "finetune/tail-4k", "finetune/head+tail-4k",
@@ -121,14 +122,6 @@ def accuracy(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0
     return float(np.mean((np.asarray(probabilities) > threshold) == np.asarray(labels)))
 
 
-def save(figure: plt.Figure, name: str) -> Path:
-    """Write ``figure`` to artifacts/lesson08/<name>; it stays open, so a notebook shows it below the cell."""
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(OUTPUT / name, dpi=100)
-    return OUTPUT / name
-
-
 # %% tags=["long"]
 analysis_started = time.perf_counter()
 imdb = load_imdb()
@@ -178,7 +171,7 @@ print(f"{best.name} on validation: {false_positives} negative reviews called pos
 figure, axis = plt.subplots(figsize=(4.5, 4))
 ConfusionMatrixDisplay(counts, display_labels=["negative", "positive"]).plot(ax=axis, colorbar=False)
 axis.set_title(f"{best.name}, validation")
-save(figure, "confusion.png")
+show_and_save(figure, OUTPUT / "confusion.png")
 
 # %% [markdown]
 # ## Exercise 8.2 — The most confident mistakes
@@ -235,7 +228,7 @@ axes[1].bar([str(stars) for stars in by_rating], list(by_rating.values()))
 for axis, name in zip(axes, ("quarter of review length", "stars (1–4 negative, 7–10 positive)")):
     axis.set(xlabel=name, ylabel="validation accuracy", ylim=(0.5, 1.0), title=best.name)
 axes[0].tick_params(axis="x", labelsize=8)
-save(figure, "accuracy_by_group.png")
+show_and_save(figure, OUTPUT / "accuracy_by_group.png")
 
 # %% [markdown]
 # ## Exercise 8.4 — Where two models disagree, which is right?
@@ -355,7 +348,7 @@ for run, scaled in zip(runs, calibrated):
 figure, axes = plt.subplots(1, 2, figsize=(12, 5), sharey=True)
 plot_reliability(axes[0], labels.test, runs, "as saved (test reviews)")
 plot_reliability(axes[1], labels.test, calibrated, "temperature fitted on validation (test reviews)")
-save(figure, "reliability.png")
+show_and_save(figure, OUTPUT / "reliability.png")
 
 # %% [markdown]
 # A temperature only stretches or squeezes the logits around 0. A curve that sits above the diagonal all
@@ -395,7 +388,7 @@ for run in runs:
 axis.set(xlabel="false positive rate", ylabel="true positive rate", xlim=(0, 0.4), ylim=(0.6, 1.0),
          title="ROC on the test reviews; dots: thresholds chosen on validation")
 axis.legend(fontsize=7, loc="lower right")
-save(figure, "roc.png")
+show_and_save(figure, OUTPUT / "roc.png")
 
 # %% [markdown]
 # # Part 3 — Combine

@@ -1,21 +1,24 @@
-"""What every training run needs: seeds, curve plots, and a look at the machine it ran on."""
+"""What every training run needs: seeds, curve plots, progress bars, the bookkeeping of a run, and a look at the
+machine it ran on."""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import keras
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")  # no screen needed: curves are written to PNG
-import matplotlib.pyplot as plt  # noqa: E402
+from shared.figures import show_and_save
 
 
 def plot_history(history: keras.callbacks.History | dict, path: str | os.PathLike, title: str = "") -> Path:
-    """Plot loss and accuracy, training against validation, per epoch; write a PNG to ``path``."""
+    """Plot loss and accuracy, training against validation, per epoch; write a PNG to ``path`` (and show it, in
+    a notebook)."""
     curves = history.history if hasattr(history, "history") else history
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     for axis, metric in zip(axes, ("loss", "accuracy")):
@@ -26,12 +29,64 @@ def plot_history(history: keras.callbacks.History | dict, path: str | os.PathLik
         axis.set(xlabel="epoch", ylabel=metric, title=f"{title} {metric}".strip())
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return path
+    return show_and_save(figure, path)
+
+
+# --------------------------------------------------------------------------- progress
+
+
+def fit_verbosity() -> int:
+    """Keras's ``verbose`` for a run's fit and predict: 1, a progress bar with an ETA, in a notebook or a terminal;
+    2, one line per epoch, under CI (the CI variable set), where every redraw of a bar would be a line of log."""
+    return 2 if os.environ.get("CI", "").lower() not in ("", "0", "false") else 1
+
+
+def progress_bar(total: int, unit_name: str = "step") -> keras.utils.Progbar:
+    """Keras's progress bar over ``total`` units, with an ETA; under CI one line when it is done."""
+    return keras.utils.Progbar(total, verbose=fit_verbosity(), unit_name=unit_name)
+
+
+def with_progress(predict: Callable, batches: int) -> Callable:
+    """``predict`` (a model's ``predict_on_batch``) advancing a progress bar at each of ``batches`` calls: for the
+    loops that predict batch by batch, where Keras shows no bar."""
+    bar = progress_bar(batches, "batch")
+
+    def predict_and_count(inputs):
+        outputs = predict(inputs)
+        bar.add(1)
+        return outputs
+
+    return predict_and_count
+
+
+# --------------------------------------------------------------------------- bookkeeping of a run
+
+
+class Timer:
+    """The seconds a ``with`` block took: ``with Timer() as fitting: model.fit(...)``, then ``fitting.seconds``."""
+
+    def __enter__(self) -> Timer:
+        self.started = time.perf_counter()
+        return self
+
+    def __exit__(self, *exception) -> None:
+        self.seconds = time.perf_counter() - self.started
+
+
+def run_record(history: keras.callbacks.History, fit_seconds: float, predict_seconds: float, predicted: int,
+               test_accuracy: float, probabilities: dict[str, np.ndarray], prepare_seconds: float = 0.0,
+               **extra) -> dict:
+    """What a lesson's ``run_experiment`` returns for ``python -m benchmarks.run`` to record: the test accuracy, the
+    training time (``prepare_seconds``, such as embedding before the fit, plus ``fit_seconds``), reviews
+    predicted per second, the curve of validation accuracy against minutes of training (every epoch taken as
+    long as the mean) and each review's probability of "positive" on the validation and test splits; then
+    ``extra``, the lesson's own measures."""
+    accuracies = history.history["val_accuracy"]
+    curve = [[(prepare_seconds + fit_seconds * epoch / len(accuracies)) / 60, accuracy]
+             for epoch, accuracy in enumerate(accuracies, 1)]
+    return {"test_accuracy": float(test_accuracy), "train_seconds": prepare_seconds + fit_seconds,
+            "infer_reviews_per_s": predicted / predict_seconds, "curve": curve, "probabilities": probabilities,
+            **extra}
 
 
 @keras.saving.register_keras_serializable(package="course")

@@ -28,7 +28,6 @@ import os
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported: this lesson's fast path is PyTorch's
 
 import json
-import time
 from functools import partial
 from pathlib import Path
 
@@ -42,10 +41,12 @@ from shared.data import Imdb, load_imdb, validation_split
 from shared.encoders import default_encoder_path
 from shared.prediction import (Prediction, load_model, open_sealed, predict_readable, read_vocabulary, seal,
                                unknown_words)
+from shared.paths import ARTIFACTS
 from shared.text import build_vocabulary, clean_html, encode
-from shared.training import SAMPLE_REVIEWS, plot_history, print_predictions
+from shared.training import (SAMPLE_REVIEWS, Timer, fit_verbosity, plot_history, print_predictions, run_record,
+                             with_progress)
 
-OUTPUT = Path("artifacts/lesson03")
+OUTPUT = ARTIFACTS / "lesson03"
 
 # %% [markdown]
 # ## The reference model, in Keras layers
@@ -250,7 +251,8 @@ def wordpiece_ids(texts: list[str], length: int = 128) -> np.ndarray:
 # `BinaryCrossentropy(from_logits=True)` and a `BinaryAccuracy` named `"accuracy"` with threshold 0
 # (the model outputs logits: logit 0 is probability 0.5). Fit with two callbacks:
 # `EarlyStopping` on `val_loss` (given `patience`, restoring the best weights) and `ModelCheckpoint`
-# writing the best model by `val_loss` to `checkpoint`. Return the `History`.
+# writing the best model by `val_loss` to `checkpoint`. Return the `History`. `verbose=fit_verbosity()` (from
+# `shared.training`) gives Keras's progress bar in a notebook or a terminal, one line per epoch under CI.
 
 # %%
 def train(model: keras.Model, train_batches, validation_batches, epochs: int, checkpoint: str | Path,
@@ -258,6 +260,7 @@ def train(model: keras.Model, train_batches, validation_batches, epochs: int, ch
     """Compile and fit ``model``; keep the best epoch by validation loss."""
     # BEGIN SOLUTION
     # HINT: keras.optimizers.Adam(learning_rate, clipnorm=1.0); callbacks=[EarlyStopping(...), ModelCheckpoint(...)].
+    # HINT: verbose=fit_verbosity(): a progress bar in a notebook or a terminal, one line per epoch under CI.
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
                   loss=keras.losses.BinaryCrossentropy(from_logits=True),
                   metrics=[keras.metrics.BinaryAccuracy(name="accuracy", threshold=0.0)])
@@ -266,7 +269,7 @@ def train(model: keras.Model, train_batches, validation_batches, epochs: int, ch
         keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_loss", save_best_only=True),
     ]
     return model.fit(train_batches, validation_data=validation_batches, epochs=epochs, callbacks=callbacks,
-                     verbose=2)
+                     verbose=fit_verbosity())
     # END SOLUTION
 
 
@@ -348,6 +351,9 @@ def predict_sentiment(model: keras.Model, vocabulary: dict[str, int], texts: lis
 # Two configurations: `quick` (a smaller bidirectional LSTM, minutes on a laptop) and `full` (the reference project's
 # model and hyper-parameters: 5 epochs at batch 64). `run_experiment` is what both the cell below and the
 # benchmark (`python -m benchmarks.run --track lstm`) run. Set `LSTM_CONFIG=full` for the reference model.
+# As it goes, it shows the model's summary, one training batch read back into words, a progress bar per epoch
+# and for the 25,000 test reviews, then the learning curves (below the cell in a notebook; always saved to
+# `artifacts/lesson03/curves.png`).
 #
 # One choice differs from the reference project: a review longer than 256 words keeps its *last* 256 words
 # (`keep="tail"`), not its first. Reviewers tend to give their verdict at the end, and 30% of the
@@ -370,28 +376,35 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     vocabulary = build_vocabulary(train_split.texts, MAX_WORDS, MIN_COUNT)
     model = build_fast_lstm(len(vocabulary), config["embedding_dim"], config["units"], config["num_layers"],
                             config["dropout"])
+    model.summary()
     batches = {name: keras_batches(encode(split.texts, vocabulary, LENGTH, config["keep"]), split.labels,
                                    config["batch_size"], shuffle=name == "train", bucket=True)
                for name, split in (("train", train_split), ("valid", valid_split))}
+    show_batch(batches["train"], vocabulary)
     output.mkdir(parents=True, exist_ok=True)
-    started = time.perf_counter()
-    history = train(model, batches["train"], batches["valid"], config["epochs"], output / "best.keras")
-    train_seconds = time.perf_counter() - started
-
-    started = time.perf_counter()
-    test_ids = encode(imdb.test.texts, vocabulary, LENGTH, config["keep"])
-    logits = predict_in_order(model.predict_on_batch, keras_batches(test_ids, imdb.test.labels, 256, bucket=True))
-    infer_seconds = time.perf_counter() - started
-    accuracy = float(np.mean((logits[:, 0] > 0) == imdb.test.labels))
-    valid_logits = predict_in_order(model.predict_on_batch, batches["valid"])
+    with Timer() as fitting:
+        history = train(model, batches["train"], batches["valid"], config["epochs"], output / "best.keras")
     plot_history(history, output / "curves.png", model.name)
+
+    with Timer() as predicting:  # from the texts: encoding them is part of predicting
+        test_batches = keras_batches(encode(imdb.test.texts, vocabulary, LENGTH, config["keep"]), imdb.test.labels,
+                                     256, bucket=True)
+        logits = predict_in_order(with_progress(model.predict_on_batch, len(test_batches)), test_batches)
+    accuracy = np.mean((logits[:, 0] > 0) == imdb.test.labels)
+    valid_logits = predict_in_order(model.predict_on_batch, batches["valid"])
     save_classifier(model, vocabulary, output / "classifier")
-    epoch_minutes = train_seconds / 60 / len(history.history["loss"])
-    return {"test_accuracy": accuracy, "train_seconds": train_seconds,
-            "infer_reviews_per_s": len(imdb.test) / infer_seconds, "epochs_run": len(history.history["loss"]),
-            "parameters": model.count_params(),
-            "curve": [[epoch_minutes * (i + 1), acc] for i, acc in enumerate(history.history["val_accuracy"])],
-            "probabilities": {"validation": sigmoid(valid_logits[:, 0]), "test": sigmoid(logits[:, 0])}}
+    return run_record(history, fitting.seconds, predicting.seconds, len(imdb.test), accuracy,
+                      {"validation": sigmoid(valid_logits[:, 0]), "test": sigmoid(logits[:, 0])},
+                      epochs_run=len(history.history["loss"]), parameters=model.count_params())
+
+
+def show_batch(batches: keras.utils.PyDataset, vocabulary: dict[str, int]) -> None:
+    """One batch as the model receives it: its shapes, and its first review read back from the ids."""
+    ids, labels = batches[0]
+    words = {index: word for word, index in vocabulary.items()}
+    review = " ".join(words[index] for index in ids[0] if index)  # <PAD> (0) left out
+    print(f"a training batch: ids {ids.shape} {ids.dtype}, labels {labels.shape}; its first review (label "
+          f"{labels[0]}), as the model reads it:\n  {review[:300]}...")
 
 
 def sigmoid(logits: np.ndarray) -> np.ndarray:

@@ -131,8 +131,9 @@ def test_a_run_says_where_it_computes():
 def test_the_benchmark_command_records_a_two_process_run(tmp_path):
     results = tmp_path / "distributed.json"
     subprocess.run([sys.executable, "-m", "benchmarks.distributed", "--processes", "2", "--subset", "64",
-                    "--results", str(results)], cwd=tmp_path, env=os.environ | {"PYTHONPATH": str(ROOT)},
-                   check=True, capture_output=True, timeout=600)  # in tmp_path: the run writes its artifacts/
+                    "--results", str(results)], cwd=tmp_path,
+                   env=os.environ | {"PYTHONPATH": str(ROOT), "COURSE_ROOT": str(tmp_path)},  # its artifacts/ here
+                   check=True, capture_output=True, timeout=600)
     (record,) = json.loads(results.read_text())
     assert record["processes"] == 2 and record["batch_per_process"] == 32 and len(record["peak_memory_mb"]) == 2
     assert record["backend"] == "gloo" and record["hardware"] == run.hardware()

@@ -1,11 +1,12 @@
-"""shared.text (cleaning, vocabularies, ids) and shared.training (curves, BERT's schedule)."""
+"""shared.text (cleaning, vocabularies, ids) and shared.training (curves, BERT's schedule, progress, a run's
+record)."""
 
 import keras
 import numpy as np
 import pytest
 
 from shared import text
-from shared.training import WarmUpLinearDecay, plot_history
+from shared.training import WarmUpLinearDecay, fit_verbosity, plot_history, run_record, with_progress
 
 
 def test_clean_html_and_words():
@@ -57,9 +58,38 @@ def test_warmup_then_linear_decay_and_serialisation():
         WarmUpLinearDecay(1e-3, 10, 10)
 
 
-def test_plot_history_writes_a_png(tmp_path):
+def test_plot_history_writes_a_png_and_a_script_keeps_no_figure_open(tmp_path):
+    import matplotlib.pyplot as plt
+
     path = plot_history({"loss": [0.6, 0.4], "val_loss": [0.5, 0.45], "accuracy": [0.7, 0.8]}, tmp_path / "c.png")
     assert path.read_bytes()[:4] == b"\x89PNG"
+    assert not plt.get_fignums(), "outside a notebook the figure is closed once saved: nothing would show it"
+
+
+@pytest.mark.parametrize("ci, verbose", [(None, 1), ("true", 2), ("1", 2), ("false", 1), ("", 1)])
+def test_progress_bars_in_a_terminal_or_notebook_one_line_per_epoch_under_ci(monkeypatch, ci, verbose):
+    if ci is None:
+        monkeypatch.delenv("CI", raising=False)
+    else:
+        monkeypatch.setenv("CI", ci)
+    assert fit_verbosity() == verbose
+
+
+def test_a_prediction_loop_with_progress_returns_every_prediction_and_counts_the_batches(capsys):
+    predict = with_progress(lambda batch: batch * 2, batches=3)
+    assert [predict(np.array([value])).tolist() for value in (1, 2, 3)] == [[2], [4], [6]]
+    assert "3/3" in capsys.readouterr().out
+
+
+def test_a_run_record_holds_what_the_benchmark_records():
+    history = keras.callbacks.History()
+    history.history = {"loss": [0.5, 0.4], "val_accuracy": [0.8, 0.85]}
+    record = run_record(history, fit_seconds=120.0, predict_seconds=5.0, predicted=1_000, test_accuracy=np.float64(0.9),
+                        probabilities={"test": np.zeros(2)}, prepare_seconds=60.0, epochs_run=2)
+    assert record["test_accuracy"] == 0.9 and type(record["test_accuracy"]) is float
+    assert record["train_seconds"] == 180.0 and record["infer_reviews_per_s"] == 200.0 and record["epochs_run"] == 2
+    assert record["curve"] == [[2.0, 0.8], [3.0, 0.85]]  # minutes of training at the end of each epoch
+    assert set(record["probabilities"]) == {"test"}
 
 
 def test_print_predictions_shows_a_blank_confidence_for_an_unreadable_text(capsys):
