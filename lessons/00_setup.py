@@ -80,7 +80,13 @@ def tiny_model(vocabulary_size: int, embedding_dim: int = 8) -> keras.Model:
 # %% [markdown]
 # ## Try it
 # The cells below run when you run this lesson (`python lessons/00_setup.py` or in Jupyter); the
-# autograder skips cells tagged `long`. Then grade yourself: `./course grade --lesson 0`.
+# autograder skips cells tagged `long`. Then grade yourself: `./course grade --lesson 0`. In a notebook
+# (`./course lab`), you can also check one exercise right after its cell, on what the kernel holds now:
+#
+# ```python
+# from shared.grading.notebook import check
+# check("0.3")  # the checks, points and feedback of `./course grade` for exercise 0.3 alone
+# ```
 
 # %% tags=["long"]
 print(versions())
