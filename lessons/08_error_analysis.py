@@ -55,9 +55,9 @@ from shared.paths import ARTIFACTS, ROOT
 OUTPUT = ARTIFACTS / "lesson08"
 RESULTS = ROOT / "benchmarks" / "results.json"
 # The benchmark runs the lesson reads, as "track/config"; those without saved predictions yet are left out.
-MEMBERS = ["classical/nbsvm", "classical/tfidf-lr", "lstm/quick", "small-bert/subset-4k", "small-bert/full-1-epoch",
-           "frozen/mean-128", "finetune/head-4k", "finetune/tail-4k", "finetune/head+tail-4k",
-           "finetune/head+tail-full"]
+MEMBERS = ["classical/nbsvm", "classical/tfidf-lr", "classical/nbsvm-chars", "lstm/quick", "small-bert/subset-4k",
+           "small-bert/full-1-epoch", "frozen/mean-128", "finetune/head-4k", "finetune/tail-4k",
+           "finetune/head+tail-4k", "finetune/head+tail-full"]
 # Saved probabilities are float16, which rounds a p within half a step of 1 to exactly 1: keep p inside
 # [EPS, 1 - EPS] before taking a logit, so it stays finite.
 EPS = 1e-4
@@ -449,11 +449,19 @@ print("stack weights:", {name: round(weight, 3) for name, weight in fitted["weig
 # training plus the fitting here. The validation probabilities it saves are *out of fold*: each fifth of the
 # validation reviews (whole movies) is predicted by an ensemble fitted on the other four, so the validation
 # accuracy beside the run is not measured on the reviews its weights were fitted on.
+#
+# Measured (`benchmarks/RESULTS.md`): the stack of nine runs trained in 101 minutes in all reaches 93.69% on
+# the test reviews, the mean of the same runs 92.39%, NB-SVM with the full-data fine-tune 93.09%, and the
+# best run alone (NB-SVM) 91.28%.
 
 # %%
+# The members whose training sums to at most two hours on 2 CPU cores: all but the fine-tunes on 4,000 reviews,
+# which the fine-tune on all of them outdoes (the head-only one alone took 22.6 min).
+WITHIN_TWO_HOURS = [member for member in MEMBERS if member not in ("finetune/head-4k", "finetune/head+tail-4k")]
 CONFIGS = {
-    "stack": {"members": MEMBERS, "combine": "stack"},
-    "mean": {"members": MEMBERS, "combine": "mean"},
+    "stack": {"members": WITHIN_TWO_HOURS, "combine": "stack"},
+    "mean": {"members": WITHIN_TWO_HOURS, "combine": "mean"},
+    "nbsvm+finetune": {"members": ["classical/nbsvm", "finetune/head+tail-full"], "combine": "stack"},
     "nbsvm+lstm": {"members": ["classical/nbsvm", "lstm/quick"], "combine": "stack"},  # n-grams and word order
 }
 

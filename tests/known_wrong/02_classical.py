@@ -28,7 +28,7 @@ KNOWN_WRONG = [
           ("ngram_range=(1, 2), min_df=2", "ngram_range=(1, 2), min_df=1"),
           feedback="n-grams seen in a single review were kept"),
     wrong("2.1", "no sublinear tf",
-          ("sublinear_tf=True", "sublinear_tf=False"),
+          ("min_df=2, sublinear_tf=True", "min_df=2, sublinear_tf=False"),
           feedback="raw term frequency"),
     wrong("2.1", "unigrams only",
           ("ngram_range=(1, 2)", "ngram_range=(1, 1)"),
