@@ -20,7 +20,8 @@
 # reaches 90.85% after 63 minutes of training, where NB-SVM reaches 91.28% in half a minute
 # (`benchmarks/RESULTS.md`). Remember it whenever a bigger model looks tempting.
 #
-# Time: each model trains in about half a minute on 2 CPU cores (`benchmarks/RESULTS.md`).
+# Time: each model on words trains in about half a minute on 2 CPU cores, the one on characters in 1.2
+# minutes (`benchmarks/RESULTS.md`).
 # Graded: exercises 2.1–2.4 (`./course grade --lesson 2`).
 
 # %%
