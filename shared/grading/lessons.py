@@ -11,8 +11,8 @@ import sys
 import types
 from pathlib import Path
 
+from shared.paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 LONG_TAG = "long"
 _BACKEND = re.compile(r'^os\.environ\["KERAS_BACKEND"\] = "(\w+)"', re.MULTILINE)
 _TITLE = re.compile(r"^# # (.+)$", re.MULTILINE)

@@ -27,7 +27,7 @@ import pytest
 
 from shared.grading import plugin
 from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
-from shared.grading.report import CHECK_SECONDS, CheckResult, checks_file, columns
+from shared.grading.report import CHECK_SECONDS, CheckResult, checks_file, columns, score, table_rows
 
 KERNEL_LESSON = pytest.StashKey[types.ModuleType]()  # the lesson fixture of the checks returns it when set
 _EXERCISE = re.compile(r"(\d+)\.\d+")
@@ -44,11 +44,11 @@ class Verdict:
 
     @property
     def points(self) -> int:
-        return sum(r.points for r in self.results if r.passed)
+        return score(list(self.results))[0]
 
     @property
     def total(self) -> int:
-        return sum(r.points for r in self.results)
+        return score(list(self.results))[1]
 
     @property
     def passed(self) -> bool:
@@ -62,8 +62,8 @@ class Verdict:
         return f"Exercise {self.exercise}: {self.points}/{self.total} points, {outcome}"
 
     def __str__(self) -> str:
-        rows = [("passed" if r.passed else "FAILED", f"{r.points if r.passed else 0}/{r.points}", r.check,
-                 r.feedback) for r in self.results]
+        rows = [(result, points, check, feedback)
+                for _, _, check, result, points, feedback in table_rows(list(self.results))]
         return "\n".join([self.summary()] + [f"  {line}".rstrip() for line in (columns(rows) if rows else [])])
 
     def __repr__(self) -> str:
