@@ -79,13 +79,15 @@ def set_up_venv(tmp_path: Path) -> Path:
     return venv
 
 
-def setup_cpu(venv: Path, index: str) -> subprocess.CompletedProcess:
+def setup_cpu(venv: Path, index: str, *options: str, driver: Path = Path("/no/nvidia/driver")) -> subprocess.CompletedProcess:
     # without the machine's pip settings, which may add indexes or folders of wheels (a real PyTorch among them)
     environment = {name: value for name, value in os.environ.items() if not name.startswith("PIP_")} | {
         "COURSE_VENV": str(venv), "TORCH_CPU_INDEX": index, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_CACHE_DIR": "1",
-        "PIP_RETRIES": "0", "no_proxy": "127.0.0.1"}
-    return subprocess.run([str(ROOT / "course"), "setup", "--cpu"], capture_output=True, text=True, timeout=300,
-                          env=environment)
+        "PIP_RETRIES": "0", "no_proxy": "127.0.0.1", "COURSE_NVIDIA_PROBE": str(driver),
+        "PATH": ":".join(folder for folder in os.environ["PATH"].split(":")
+                         if not (Path(folder) / "nvidia-smi").exists())}
+    return subprocess.run([str(ROOT / "course"), "setup", *(options or ["--cpu"])], capture_output=True, text=True,
+                          timeout=300, env=environment)
 
 
 def installed_torch(venv: Path) -> str:
@@ -107,7 +109,45 @@ def test_setup_cpu_installs_the_pinned_version_from_the_cpu_index_once(set_up_ve
 
 
 @pytest.mark.slow
-def test_an_unreachable_cpu_index_fails_the_setup(set_up_venv):
+def test_an_unreachable_cpu_index_fails_a_setup_that_asked_for_the_cpu_build(set_up_venv):
     done = setup_cpu(set_up_venv, "http://127.0.0.1:9/simple")  # the discard port: nothing listens
     assert done.returncode != 0
     assert "from http://127.0.0.1:9/simple" in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="the choice is Linux's: macOS's default build is the CPU one")
+def test_setup_chooses_the_cpu_build_without_an_nvidia_driver_and_says_why(set_up_venv, cpu_index):
+    index, asked = cpu_index
+    done = setup_cpu(set_up_venv, index, "")
+    assert done.returncode == 0, done.stderr
+    assert "PyTorch: the CPU build (no NVIDIA driver here; ./course setup --gpu for the CUDA build)." in done.stderr
+    assert installed_torch(set_up_venv) == CPU_VERSION and "/simple/torch/" in asked
+    assert f"Set up: {set_up_venv} takes " in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="the choice is Linux's: macOS's default build is the CPU one")
+def test_an_unreachable_cpu_index_leaves_the_chosen_setup_on_the_default_build_and_says_so(set_up_venv):
+    done = setup_cpu(set_up_venv, "http://127.0.0.1:9/simple", "")
+    assert done.returncode == 0, done.stderr
+    assert ("PyTorch: http://127.0.0.1:9/simple did not answer, so the default build instead, from the package "
+            "index (several GB more); ./course setup --cpu tries the CPU build again.") in done.stderr
+    assert f"Set up: {set_up_venv} takes " in done.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="the choice is Linux's: macOS's default build is the CPU one")
+@pytest.mark.parametrize("options", [[""], ["--gpu"]], ids=["a driver present", "--gpu"])
+def test_setup_keeps_the_default_build_with_a_driver_or_gpu(set_up_venv, cpu_index, tmp_path, options):
+    index, asked = cpu_index
+    driver = tmp_path / "nvidia-version"
+    driver.write_text("NVRM version: a stand-in")
+    done = setup_cpu(set_up_venv, index, *options, driver=driver if options == [""] else Path("/no/driver"))
+    assert done.returncode == 0, done.stderr
+    assert "PyTorch: the default build, with CUDA" in done.stderr and asked == []
+
+
+def test_setup_refuses_an_unknown_option(set_up_venv):
+    done = setup_cpu(set_up_venv, "http://127.0.0.1:9/simple", "--cuda")
+    assert done.returncode == 2 and done.stderr.strip() == "./course setup: unknown option '--cuda' (--cpu or --gpu)."
