@@ -24,7 +24,7 @@ from shared.predict_command import SAVED_MODELS  # noqa: E402
 from shared.prediction import Predictor, SavedModelError, load_predictor  # noqa: E402
 from shared.training import SAMPLE_REVIEWS  # noqa: E402
 
-# title on the page -> (lesson, its loading function, where the lesson saves the model, the command that makes it)
+# title on the page -> (the lesson's exported module, its loading function, where the lesson saves the model, the command that makes it)
 MODELS = {"BiLSTM (lesson 3)": SAVED_MODELS["lstm"], "fine-tuned BERT (lesson 5)": SAVED_MODELS["bert"]}
 MAX_REVIEW_CHARS = 20_000  # the longest IMDB review has about 14,000
 MAX_UPLOAD_BYTES = 0  # the page has no file input, so Gradio's upload route takes no bytes at all
@@ -49,12 +49,19 @@ def classify(predictors: dict[str, Predictor], text: str) -> dict[str, float] | 
     return answers if len(answers) > 1 else answers[0]  # gradio wants a bare value for one output
 
 
+def not_trained(predictors: dict[str, Predictor]) -> str:
+    """A sentence naming each of the course's models that does not answer here, with the command that trains it."""
+    missing = [f"{name} (train it: `{MODELS[name][3]}`)" for name in MODELS if name not in predictors]
+    return f"Not trained yet, so not asked: {', '.join(missing)}." if missing else ""
+
+
 def build_demo(predictors: dict[str, Predictor]) -> gr.Interface:
     return gr.Interface(
         fn=partial(classify, predictors), inputs=gr.Textbox(lines=6, label="A movie review"),
         outputs=[gr.Label(label=name) for name in predictors], examples=[[review] for review in SAMPLE_REVIEWS],
-        title="IMDB sentiment", description="Positive or negative? Each model the course trained answers.",
-        flagging_mode="never", api_name="classify", delete_cache=CACHE_SWEEP)
+        title="IMDB sentiment", flagging_mode="never", api_name="classify", delete_cache=CACHE_SWEEP,
+        description=" ".join(filter(None, ["Positive or negative? Each model the course trained answers.",
+                                           not_trained(predictors)])))
 
 
 def serve(page: gr.Blocks, host: str, port: int, **options) -> None:
@@ -65,10 +72,10 @@ def serve(page: gr.Blocks, host: str, port: int, **options) -> None:
 def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, str, Path]]:
     """The models to load: the folders given, else the lessons' default folders that hold a model."""
     chosen = {}
-    for (name, (number, loader, default, _)), given in zip(MODELS.items(), (lstm, bert)):
+    for (name, (module, loader, default, _)), given in zip(MODELS.items(), (lstm, bert)):
         folder = given or default
         if (folder / "model.keras").is_file():
-            chosen[name] = (number, loader, folder)
+            chosen[name] = (module, loader, folder)
         elif given:
             raise FileNotFoundError(f"{folder} holds no model.keras: it is not a folder the lessons saved.")
     if not chosen:
@@ -110,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         predictors = load_predictors(find_models(args.lstm, args.bert))
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
+    if missing := not_trained(predictors):
+        print(missing, file=sys.stderr)
     try:
         serve(build_demo(predictors), args.host, args.port)
     except OSError:

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import difflib
 import functools
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import keras_hub
+
+from shared.digest import sha256_of
 
 
 def keep_tensorflow_off_the_gpu() -> None:
@@ -78,11 +79,7 @@ def default_encoder_path() -> Path:
 
 @functools.cache
 def _sha256(path: Path, size: int, modified: int) -> str:  # size and time: a rewritten file is read again
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return sha256_of(path)
 
 
 def check_files(folder: Path, expected: dict[str, str]) -> None:

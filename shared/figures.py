@@ -12,9 +12,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 
-def show_and_save(figure: plt.Figure, path: str | os.PathLike, dpi: int = 100) -> Path:
+def show_and_save(figure: plt.Figure, path: str | os.PathLike, dpi: int = 100) -> None:
     """Write ``figure`` to ``path`` as a PNG, then show it where figures are shown as they come (a notebook, an
-    interactive session); elsewhere (a script) close it, so a run never waits on a window nor piles up figures."""
+    interactive session); elsewhere (a script) close it, so a run never waits on a window nor piles up figures.
+    It returns nothing, so that a notebook cell ending with it shows the figure and no path below it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
@@ -23,4 +24,3 @@ def show_and_save(figure: plt.Figure, path: str | os.PathLike, dpi: int = 100) -
         plt.show()
     else:
         plt.close(figure)
-    return path

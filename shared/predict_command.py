@@ -20,21 +20,22 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from itertools import chain, islice
+from itertools import chain, count, islice
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from shared.prediction import Prediction
 
 PROG = "./course predict"
 CHUNK = 1_024  # reviews read, predicted and printed at a time: a long stdin stream never sits in memory
+LINE_BYTES = 2**20  # the longest line read, as the data loader's longest review: /dev/zero has no line end
 PREVIEW = 70  # characters of a review shown beside its answer
-# The models the lessons save, as demo/app.py lists them: name -> (lesson, its loading function, the folder
-# it saves to, the command that makes it)
+# The models the lessons save, as demo/app.py lists them: name -> (the lesson's exported module, its loading
+# function, the folder it saves to, the command that makes it)
 SAVED_MODELS = {
-    "lstm": ("03", "load_classifier", Path("artifacts/lesson03/classifier"), "./course train"),
-    "bert": ("05", "load_finetuned", Path("artifacts/lesson05/classifier"),
+    "lstm": ("shared.lessons.lstm", "load_classifier", Path("artifacts/lesson03/classifier"), "./course train"),
+    "bert": ("shared.lessons.finetune", "load_finetuned", Path("artifacts/lesson05/classifier"),
              "python -m benchmarks.run --track finetune --config head+tail-4k"),
 }
 COURSE_ROOT = Path(os.environ.get("COURSE_ROOT", "."))  # ./course runs this command from the caller's folder
@@ -66,10 +67,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 def chosen_models(names: list[str]) -> dict[str, tuple[str, str, Path]]:
-    """name -> (lesson, its loading function, folder) for each of ``names``; by default every saved model found."""
+    """name -> (module, its loading function, folder) for each of ``names``; by default every saved model found."""
     if names:
         return dict(named_model(name) for name in names)
-    found = {name: (lesson, loader, COURSE_ROOT / folder) for name, (lesson, loader, folder, _) in SAVED_MODELS.items()
+    found = {name: (module, loader, COURSE_ROOT / folder) for name, (module, loader, folder, _) in SAVED_MODELS.items()
              if (COURSE_ROOT / folder / "model.keras").is_file()}
     if not found:
         commands = "".join(f"\n  {name}: {command}" for name, (*_, command) in SAVED_MODELS.items())
@@ -79,11 +80,11 @@ def chosen_models(names: list[str]) -> dict[str, tuple[str, str, Path]]:
 
 def named_model(name: str) -> tuple[str, tuple[str, str, Path]]:
     if name in SAVED_MODELS:
-        lesson, loader, folder, command = SAVED_MODELS[name]
+        module, loader, folder, command = SAVED_MODELS[name]
         folder = COURSE_ROOT / folder
         if not (folder / "model.keras").is_file():
             raise UsageError(f"no {name} model saved in {folder} yet: {command}")
-        return name, (lesson, loader, folder)
+        return name, (module, loader, folder)
     folder = Path(name)
     if not folder.is_dir():
         raise UsageError(f"--model {name}: neither {' nor '.join(SAVED_MODELS)}, nor a folder")
@@ -91,8 +92,8 @@ def named_model(name: str) -> tuple[str, tuple[str, str, Path]]:
     if kind is None:
         raise UsageError(f"--model {name}: {folder} is not a saved model folder (it has neither "
                          f"{' nor '.join(KIND_OF_FOLDER)})")
-    lesson, loader, _, _ = SAVED_MODELS[kind]
-    return name, (lesson, loader, folder)
+    module, loader, _, _ = SAVED_MODELS[kind]
+    return name, (module, loader, folder)
 
 
 def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Callable[[list[str]], list[Prediction]]]:
@@ -103,9 +104,9 @@ def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Calla
     warnings.simplefilter("default", UnsealedFolderWarning)  # but this one tells what to do
     warnings.formatwarning = lambda message, *_: f"{PROG}: warning: {message}\n"
     predictors = {}
-    for name, (lesson, loader, folder) in models.items():
+    for name, (module, loader, folder) in models.items():
         try:
-            predictors[name] = load_predictor(lesson, loader, folder)
+            predictors[name] = load_predictor(module, loader, folder)
         except SavedModelError as error:
             remedy = f" ({name}: {SAVED_MODELS[name][3]})" if name in SAVED_MODELS else ""
             raise ModelError(f"cannot load the {name} model: {error}{remedy}") from error
@@ -119,17 +120,37 @@ def all_reviews(arguments: list[str], file: Path | None) -> Iterator[str]:
     """The reviews asked about, in order: the arguments ("-" reads stdin), then those of ``file``."""
     for position, argument in enumerate(arguments, 1):
         if argument == "-":
-            yield from reviews_in(sys.stdin.buffer, "stdin")
+            yield from reviews_in(bounded_lines(sys.stdin.buffer, "stdin"), "stdin")
         elif not _is_text(argument):
             raise UsageError(f"review {position} is not UTF-8 text: pass it through a file with --file")
         else:
             yield argument
     if file is not None:
         try:
-            with file.open("rb") as lines:
-                yield from reviews_in(lines, str(file))
+            with open(file, "rb", opener=_open_without_waiting) as stream:
+                yield from reviews_in(bounded_lines(stream, f"--file {file}"), str(file))
         except OSError as error:
             raise UsageError(f"--file {file}: {error.strerror or error}") from error
+
+
+def _open_without_waiting(name: str, flags: int) -> int:
+    """Open for reading without waiting for a writer: opening a named pipe no program writes to would wait
+    forever, while reading one (blocking again) ends at once, empty."""
+    descriptor = os.open(name, flags | os.O_NONBLOCK)
+    os.set_blocking(descriptor, True)
+    return descriptor
+
+
+def bounded_lines(stream: BinaryIO, source: str) -> Iterator[bytes]:
+    """The lines of ``stream``, each read up to LINE_BYTES: a line longer than that is an error, not a wait."""
+    for number in count(1):
+        line = stream.readline(LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > LINE_BYTES:
+            raise UsageError(f"{source}, line {number}: longer than {LINE_BYTES:,} bytes (one review per line; "
+                             "is it text?)")
+        yield line
 
 
 def _is_text(argument: str) -> bool:

@@ -11,13 +11,14 @@
   loaded (a ``Lambda`` layer, a pickled PyTorch module) is refused.
 - ``load_predictor``: texts -> predictions with the model a lesson saved (the demo, ``./course predict``).
 
-Import this module after choosing the Keras backend.
+Import this module after choosing the Keras backend. KerasHub is imported by the functions that read BERT's
+tokenizer alone: it loads TensorFlow, which asking the LSTM never needs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import importlib
 import json
 import re
 import warnings
@@ -25,16 +26,20 @@ import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
-import keras_hub
 
-from shared.encoders import tokenizer_from_folder
-from shared.grading.lessons import find_lesson, import_lesson
+from shared.digest import sha256_of
+from shared.shown import shown
 from shared.text import PAD, UNK, clean_html, words
+
+if TYPE_CHECKING:
+    import keras_hub
 
 UNREADABLE = "unreadable"  # the label of a text the model cannot read; the others are "positive" and "negative"
 MANIFEST = "manifest.json"
+MANIFEST_BYTES = 65_536  # far more than the digests of a model's files take
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # half of a UTF-16 pair: what undecodable bytes become in a str
 _GET_A_GOOD_ONE = "Copy the whole folder again from where it was saved, or save the model again."
 
@@ -92,8 +97,7 @@ def checked_texts(texts: object) -> list[str]:
 
 def _shown(value: object) -> str:
     """The start of a value's repr and its type, for error messages."""
-    text = repr(value)
-    return f"{text[:40]}{'...' if len(text) > 40 else ''} ({type(value).__name__})"
+    return f"{shown(value, 43)} ({type(value).__name__})"
 
 
 def predict_readable(texts: object, unreadable: Callable[[list[str]], list[str | None]],
@@ -154,7 +158,7 @@ def seal(folder: str | Path, files: Sequence[str]) -> Path:
     """Record the sha256 of each of ``files`` in ``folder/manifest.json``, so that open_sealed can tell they
     were saved together; return the folder."""
     folder = Path(folder)
-    manifest = {"sha256": {name: _sha256(folder / name) for name in files}}
+    manifest = {"sha256": {name: sha256_of(folder / name) for name in files}}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     return folder
 
@@ -175,7 +179,7 @@ def open_sealed(folder: str | Path, files: Sequence[str]) -> Path:
         warnings.warn(f"{folder} has no {MANIFEST}, so nothing tells that {', '.join(files)} were saved together: "
                       "save the model again to seal them.", UnsealedFolderWarning, stacklevel=2)
         return folder
-    changed = [name for name in files if recorded.get(name) != _sha256(folder / name)]
+    changed = [name for name in files if recorded.get(name) != sha256_of(folder / name)]
     if changed:
         others = [name for name in files if name not in changed]
         raise SavedModelError(
@@ -191,6 +195,11 @@ def _recorded_digests(folder: Path) -> dict | None:
     path = folder / MANIFEST
     if not path.exists():
         return None
+    if not path.is_file():  # a named pipe would wait for a writer, a link to /dev/zero never end
+        raise SavedModelError(f"{path} is not a regular file. {_GET_A_GOOD_ONE}")
+    if path.stat().st_size > MANIFEST_BYTES:
+        raise SavedModelError(f"{path} is damaged: {path.stat().st_size:,} bytes, where a manifest takes a few "
+                              f"hundred. {_GET_A_GOOD_ONE}")
     try:
         recorded = json.loads(path.read_text(encoding="utf-8"))["sha256"]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
@@ -198,14 +207,6 @@ def _recorded_digests(folder: Path) -> dict | None:
     if not isinstance(recorded, dict):
         raise SavedModelError(f"{path} is damaged: its sha256 entry is not a table of files. {_GET_A_GOOD_ONE}")
     return recorded
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_model(path: str | Path) -> keras.Model:
@@ -263,6 +264,10 @@ def _vocabulary_problem(vocabulary: object, model: keras.Model | None) -> str | 
 def read_tokenizer(folder: str | Path, model: keras.Model | None = None) -> keras_hub.models.BertTokenizer:
     """The WordPiece tokenizer saved in ``folder`` (``shared.encoders.tokenizer_from_folder``), checked: its
     files read, and it has as many WordPieces as ``model``'s BERT backbone (if given) embeds."""
+    import keras_hub
+
+    from shared.encoders import tokenizer_from_folder
+
     folder = Path(folder)
     try:
         tokenizer = tokenizer_from_folder(folder)
@@ -284,9 +289,9 @@ def read_tokenizer(folder: str | Path, model: keras.Model | None = None) -> kera
 Predictor = Callable[[list[str]], list[Prediction]]
 
 
-def load_predictor(lesson_number: str, loader: str, folder: str | Path) -> Predictor:
-    """texts -> [Prediction] with the model that lesson ``lesson_number`` saved in ``folder``, loaded by the
-    lesson's function ``loader``; a SavedModelError says what is wrong with the folder."""
-    lesson = import_lesson(find_lesson(lesson_number, "solutions"))
+def load_predictor(module: str, loader: str, folder: str | Path) -> Predictor:
+    """texts -> [Prediction] with the model a lesson saved in ``folder``, loaded by ``loader`` of the lesson's
+    exported ``module`` (``shared.lessons.lstm``); a SavedModelError says what is wrong with the folder."""
+    lesson = importlib.import_module(module)
     model, reader = getattr(lesson, loader)(folder)  # reader: a word vocabulary or a WordPiece tokenizer
     return partial(lesson.predict_sentiment, model, reader)

@@ -1,4 +1,10 @@
-"""Text cleaning and word vocabularies, as lesson 1 builds them; later lessons import them from here."""
+"""Text cleaning and word vocabularies for the later lessons, after lesson 1's recipe, with one difference.
+
+Lesson 1's ``clean_review`` keeps the letters a–z, as the reference BiLSTM project does: "café" becomes "caf".
+``words`` here keeps runs of letters of any alphabet, after NFKC normalisation, so that "café" stays one word
+and the same word written with a combining accent or full-width letters is the same vocabulary entry. The
+later lessons' vocabularies and ids come from here.
+"""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ def plot_history(history: keras.callbacks.History | dict, path: str | os.PathLik
         axis.set(xlabel="epoch", ylabel=metric, title=f"{title} {metric}".strip())
         axis.grid(alpha=0.3)
         axis.legend()
-    return show_and_save(figure, path)
+    show_and_save(figure, path)
+    return Path(path)
 
 
 # --------------------------------------------------------------------------- progress

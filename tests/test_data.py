@@ -11,7 +11,7 @@ import pytest
 from conftest import tiny_archive_members, write_jsonl, write_tarball, write_tree
 
 from shared import data
-from shared.data import DataError, load_imdb
+from shared.data import DataError, download, load_imdb
 
 
 def assert_tiny(imdb: data.Imdb, movies: bool = True) -> None:
@@ -269,8 +269,8 @@ def test_download_verifies_and_extracts(tiny_tarball, serve, no_env_data):
 def test_load_imdb_downloads_when_nothing_is_found(tiny_tarball, serve, no_env_data, monkeypatch):
     payload = tiny_tarball.read_bytes()
     server = serve(payload)
-    monkeypatch.setattr(data, "OFFICIAL_URL", server.url)
-    monkeypatch.setattr(data, "OFFICIAL_SHA256", hashlib.sha256(payload).hexdigest())
+    monkeypatch.setattr(download, "OFFICIAL_URL", server.url)  # where download_imdb reads them
+    monkeypatch.setattr(download, "OFFICIAL_SHA256", hashlib.sha256(payload).hexdigest())
     assert_tiny(load_imdb(check_counts=False))
 
 

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import tiny_archive_members, write_jsonl, write_tarball, write_tree
 
@@ -379,3 +380,48 @@ def test_an_unusable_cache_is_named_with_the_fix_and_left_as_it_was(spoil, patte
     message = str(error.value)
     assert str(cache) in message and "IMDB_CACHE_DIR" in message
     assert snapshot(cache) == before
+
+
+# --------------------------------------------------------------------------- arguments out of their range
+
+
+REVIEWS = data.Reviews([f"review {i}" for i in range(40)], np.array([0, 1] * 20), np.array([2, 9] * 20),
+                       np.array([f"tt{i // 2:07d}" for i in range(40)]))
+
+
+@pytest.mark.parametrize("fraction", [0, 0.0, 1, 1.5, -0.1, True, "0.1", None], ids=repr)
+@pytest.mark.parametrize("by", ["movie", "review"])
+def test_a_fraction_outside_0_to_1_is_refused_in_one_line(fraction, by):
+    with pytest.raises(ValueError, match=r"^fraction is the share of the reviews held out, between 0 and 1 "
+                                         rf"\(0\.1 holds out 10%\), not {re.escape(repr(fraction))}\.$"):
+        data.validation_split(REVIEWS, fraction=fraction, by=by)
+
+
+def test_a_fraction_above_a_half_is_refused_by_movie_and_drawn_by_review():
+    with pytest.raises(ValueError, match="fraction must lie between 0 and 0.5 to hold out whole movies, not 0.7"):
+        data.validation_split(REVIEWS, fraction=0.7, by="movie")
+    assert [len(part) for part in data.validation_split(REVIEWS, fraction=0.7, by="review")] == [12, 28]
+
+
+@pytest.mark.parametrize("size", [1, 0, -3, 2.5, True, "10"], ids=repr)
+def test_a_sample_size_below_one_review_per_label_is_refused(size):
+    with pytest.raises(ValueError, match=rf"^size is a number of reviews, at least 2 \(one of each label\), "
+                                         rf"not {re.escape(repr(size))}\.$"):
+        data.stratified_sample(REVIEWS, size)
+
+
+@pytest.mark.parametrize("path", [3, 2.5, ["aclImdb"]], ids=repr)
+def test_a_path_that_is_not_a_path_is_refused(path, no_env_data):
+    with pytest.raises(TypeError, match=rf"^the IMDB path must be a str or a pathlib.Path, not {type(path).__name__} "):
+        load_imdb(path)
+
+
+def test_a_path_given_as_bytes_is_read_as_a_path(tiny_jsonl, no_env_data):
+    assert len(load_imdb(os.fsencode(tiny_jsonl), check_counts=False).train) == 4
+
+
+def test_a_review_id_of_5000_digits_is_damage_not_a_crash(tmp_path, no_env_data):
+    member = f"aclImdb/train/pos/{'9' * 5000}_9.txt"
+    archive = write_tarball(tmp_path / "aclImdb_v1.tar.gz", tiny_archive_members() | {member: b"Fine."})
+    message = raises_naming(archive, r'"id" is')
+    assert member[:40] in message or "99999" in message

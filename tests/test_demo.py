@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from demo import app
-from shared.grading.lessons import find_lesson, import_lesson
+from shared.lessons import lstm as lesson
 from shared.text import build_vocabulary
 from shared.training import SAMPLE_REVIEWS
 
@@ -19,7 +19,6 @@ from shared.training import SAMPLE_REVIEWS
 def lstm_folder(tmp_path_factory):
     """A tiny untrained lesson-3 classifier saved the way the lesson saves it, knowing the words of the page's
     examples."""
-    lesson = import_lesson(find_lesson("03", "solutions"))
     vocabulary = build_vocabulary(["a great film", "a dull film", *SAMPLE_REVIEWS], max_words=40, min_count=1)
     model = lesson.build_fast_lstm(len(vocabulary), embedding_dim=4, units=4, num_layers=1, dropout=0.0)
     return lesson.save_classifier(model, vocabulary, tmp_path_factory.mktemp("lstm"))
@@ -27,7 +26,7 @@ def lstm_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictors(lstm_folder):
-    return {"BiLSTM (lesson 3)": app.load_predictor("03", "load_classifier", lstm_folder)}
+    return {"BiLSTM (lesson 3)": app.load_predictor("shared.lessons.lstm", "load_classifier", lstm_folder)}
 
 
 def free_port() -> int:
@@ -135,6 +134,15 @@ def test_a_damaged_model_stops_start_up_with_one_line(lstm_folder, tmp_path, cap
     (folder / "model.keras").write_bytes(damage((folder / "model.keras").read_bytes()))
     error = stopped_with_one_error_line(capsys, monkeypatch, tmp_path, ["--lstm", str(folder)])
     assert f"cannot load the BiLSTM (lesson 3) model from {folder}" in error and "./course train" in error
+
+
+def test_a_model_never_trained_is_named_with_the_command_that_trains_it(predictors, lstm_folder):
+    command = app.MODELS["fine-tuned BERT (lesson 5)"][3]
+    said = app.not_trained(predictors)
+    assert said == f"Not trained yet, so not asked: fine-tuned BERT (lesson 5) (train it: `{command}`)."
+    assert said in app.build_demo(predictors).description
+    both = predictors | {"fine-tuned BERT (lesson 5)": predictors["BiLSTM (lesson 3)"]}
+    assert app.not_trained(both) == "" and "Not trained" not in app.build_demo(both).description
 
 
 def test_a_port_in_use_stops_start_up_with_one_line_naming_the_flag(lstm_folder, tmp_path, capsys, monkeypatch):

@@ -12,7 +12,8 @@ import keras
 import pytest
 
 from shared import predict_command
-from shared.grading.lessons import ROOT, find_lesson, import_lesson
+from shared.lessons import lstm as lesson
+from shared.paths import ROOT
 from shared.text import build_vocabulary
 
 TRAINING_TEXTS = ["a great film", "a dull film", "great cast"]
@@ -21,7 +22,6 @@ TRAINING_TEXTS = ["a great film", "a dull film", "great cast"]
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory):
     """Two tiny untrained lesson-3 classifiers, saved by the lesson."""
-    lesson = import_lesson(find_lesson("03", "solutions"))
     vocabulary = build_vocabulary(TRAINING_TEXTS, max_words=10, min_count=1)
     saved = []
     for seed in (0, 1):
@@ -120,3 +120,22 @@ def test_through_the_course_script_paths_are_the_callers(folders, tmp_path):
     assert run.returncode == 0, run.stderr.decode()
     (answer,) = [json.loads(line) for line in run.stdout.decode().splitlines()]
     assert (answer["text"], answer["model"]) == ("a dull film", "mine")
+
+
+@pytest.mark.parametrize("reader", ["--file", "stdin"])
+def test_an_endless_line_is_refused_after_a_megabyte(reader, monkeypatch):
+    zeros = open("/dev/zero", "rb")
+    if reader == "stdin":
+        monkeypatch.setattr(sys, "stdin", type("Stdin", (), {"buffer": zeros})())
+    where = "stdin" if reader == "stdin" else "--file /dev/zero"
+    with pytest.raises(predict_command.UsageError, match=rf"^{where}, line 1: longer than 1,048,576 bytes"):
+        list(predict_command.all_reviews(["-"] if reader == "stdin" else [], None if reader == "stdin"
+                                         else predict_command.Path("/dev/zero")))
+    zeros.close()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this system")
+def test_a_named_pipe_no_program_writes_to_reads_as_empty_at_once(tmp_path):
+    fifo = tmp_path / "reviews"
+    os.mkfifo(fifo)
+    assert list(predict_command.all_reviews(["A great film!"], fifo)) == ["A great film!"]

@@ -3,6 +3,7 @@
 Lessons 3 and 5 are asked through their reference solutions, as the demo and ./course predict ask them."""
 
 import json
+import os
 import shutil
 
 import keras
@@ -11,9 +12,9 @@ import pytest
 import torch
 
 from shared.encoders import load_encoder
-from shared.grading.lessons import find_lesson, import_lesson
 from shared.prediction import (MANIFEST, UNREADABLE, Prediction, SavedModelError, UnsealedFolderWarning,
-                               checked_texts, load_model, predict_readable, read_tokenizer, read_vocabulary)
+                               checked_texts, load_model, open_sealed, predict_readable, read_tokenizer,
+                               read_vocabulary)
 from shared.text import build_vocabulary
 
 TRAINING_TEXTS = ["a great film", "a dull film", "un film très émouvant", "great great cast"]
@@ -237,7 +238,8 @@ def test_a_model_file_that_would_run_code_is_refused(tmp_path, build, what):
 @pytest.fixture(scope="module")
 def bert(tmp_path_factory):
     """Lesson 5, a folder it saved with an untrained head on the pretrained encoder, and what it loads back."""
-    lesson = import_lesson(find_lesson("05", "solutions"))
+    from shared.lessons import finetune as lesson
+
     encoder = load_encoder(sequence_length=32)
     keras.utils.set_random_seed(0)
     folder = lesson.save_finetuned(lesson.build_classifier(encoder, total_steps=10), encoder,
@@ -270,3 +272,18 @@ def test_bert_refuses_a_tokenizer_that_is_not_its_own(bert, tmp_path):
     (copy / "tokenizer_config.json").write_text("{do_lower_case: true")
     with pytest.raises(SavedModelError, match="tokenizer saved in .* cannot be read .*JSONDecodeError"):
         read_tokenizer(copy)
+
+
+@pytest.mark.parametrize("manifest", ["a named pipe", "a link to /dev/zero", "a gigabyte"])
+def test_a_manifest_that_is_no_small_file_is_refused_at_once(manifest, tmp_path):
+    (tmp_path / "model.keras").write_bytes(b"weights")
+    path = tmp_path / MANIFEST
+    if manifest == "a named pipe":
+        os.mkfifo(path)
+    elif manifest == "a link to /dev/zero":
+        path.symlink_to("/dev/zero")
+    else:
+        with open(path, "wb") as file:
+            file.truncate(2**30)  # sparse: no gigabyte written
+    with pytest.raises(SavedModelError, match="is not a regular file|is damaged: 1,073,741,824 bytes"):
+        open_sealed(tmp_path, ["model.keras"])

@@ -18,7 +18,7 @@ from conftest import tiny_archive_members, write_tarball, write_tree
 from tensorflow_datasets.datasets.imdb_reviews import imdb_reviews_dataset_builder
 
 from shared import data
-from shared.data import DataError, load_imdb
+from shared.data import DataError, load_imdb, tfds
 
 IMDB_REVIEWS = imdb_reviews_dataset_builder.Builder
 (OFFICIAL_URL,) = IMDB_REVIEWS.url_infos  # the one URL imdb_reviews downloads
@@ -95,7 +95,7 @@ def proxy(monkeypatch: pytest.MonkeyPatch, tiny_dataset: bytes, no_env_data: Pat
         monkeypatch.setenv(name, server.url)
     for name in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(data, "TFDS_NAME", TINY_NAME)
+    monkeypatch.setattr(tfds, "TFDS_NAME", TINY_NAME)  # where the tfds reader reads it
     yield server
     server.close()
 

@@ -1,0 +1,109 @@
+"""Every percentage the course's prose quotes is one a benchmark recorded, or a published anchor.
+
+Figures typed by hand drift from the runs they report. Each "NN.NN%" in the README, a lesson or RESULTS.md must
+be, at the decimals it shows, a number of a record in ``benchmarks/*.json`` (an accuracy, a share, the mean of a
+list of runs), or the figure of a published anchor (``benchmarks/report.py``'s ANCHORS). A time or a speed
+that names its run is checked against that run's record: the README's table of runs row by row, and the
+sentences of ``QUOTED``, each with the run it quotes.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks.report import ANCHORS
+from shared.paths import ROOT
+from shared.records import read_records
+
+PERCENTAGE = re.compile(r"(?<![\d.])(\d{1,3}\.\d{1,2})%")
+PROSE = [ROOT / "README.md", ROOT / "benchmarks" / "RESULTS.md", *sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py"))]
+
+
+def recorded_numbers() -> list[float]:
+    """Every number of every benchmark record, and the mean of each list of numbers (runs over seeds)."""
+    found: list[float] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+            if value and all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in value):
+                found.append(sum(value) / len(value))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.append(value)
+
+    for path in (ROOT / "benchmarks").glob("*.json"):
+        walk(json.loads(path.read_text()))
+    return found
+
+
+def anchor_figures() -> set[str]:
+    return {figure for _, quoted, _ in ANCHORS for figure in PERCENTAGE.findall(quoted.lstrip("~"))}
+
+
+def is_recorded(figure: str, numbers: list[float]) -> bool:
+    decimals, value = len(figure.split(".")[1]), float(figure)
+    return any(round(100 * number, decimals) == value or round(number, decimals) == value for number in numbers)
+
+
+@pytest.mark.parametrize("path", PROSE, ids=lambda path: path.name)
+def test_every_percentage_in_the_prose_is_a_recorded_figure(path):
+    numbers, anchors = recorded_numbers(), anchor_figures()
+    figures = PERCENTAGE.findall(path.read_text(encoding="utf-8"))
+    unrecorded = sorted({figure for figure in figures if figure not in anchors and not is_recorded(figure, numbers)})
+    assert not unrecorded, (f"{path.relative_to(ROOT)} quotes {', '.join(f'{f}%' for f in unrecorded)}, which no "
+                            "record in benchmarks/*.json holds: render it from the record, or run the benchmark")
+
+
+def test_a_figure_typed_by_hand_is_caught():
+    assert not is_recorded("99.97", recorded_numbers())  # no run came near it
+    assert is_recorded(f"{100 * json.loads((ROOT / 'benchmarks' / 'results.json').read_text())[0]['test_accuracy']:.2f}",
+                       recorded_numbers())
+
+
+# file, the sentence (its figure as a group), the run it quotes, what of the record: a time, in minutes, or a speed
+QUOTED = [
+    ("solutions/03_lstm.py", r"the quick configuration trains in ([\d.]+) minutes", "lstm/quick", "minutes"),
+    ("README.md", r"\| ([\d.]+) min of training alone \(`python -m benchmarks.run --track lstm --config quick`",
+     "lstm/quick", "minutes"),
+    ("solutions/05_finetune.py", r"90\.84% after ([\d.]+) min with validation drawn by movie", "finetune/head+tail-full",
+     "minutes"),
+    ("solutions/05_finetune.py", r"so ([\d.]+) reviews/s instead of", "finetune/windows-full", "reviews/s"),
+    ("solutions/05_finetune.py", r"reviews/s instead of ([\d.]+)\.", "finetune/head+tail-full", "reviews/s"),
+    ("solutions/08_error_analysis.py", r"the stack of the \w+ runs below, trained in ([\d.]+) minutes",
+     "ensemble/stack", "minutes"),
+]
+TABLE_ROW = re.compile(r"^\|.*`--track (\S+) --config (\S+?)`.*?\| (?:by movie|by review) \| \**([\d.]+)%\** \| ([\d.]+) min",
+                       re.MULTILINE)
+
+
+def newest_runs() -> dict[str, dict]:
+    return {f"{record['track']}/{record['config']}": record for record in read_records()}
+
+
+def measure(record: dict, what: str) -> float:
+    return record["train_seconds"] / 60 if what == "minutes" else record["infer_reviews_per_s"]
+
+
+@pytest.mark.parametrize("path, sentence, run, what", QUOTED, ids=[f"{q[0]}: {q[2]} {q[3]}" for q in QUOTED])
+def test_a_time_or_speed_quoted_is_the_newest_of_its_run(path, sentence, run, what):
+    found = re.search(sentence, (ROOT / path).read_text(encoding="utf-8"))
+    assert found, f"{path} no longer says {sentence!r}: update QUOTED with the sentence that quotes {run}"
+    figure, record = found[1], newest_runs()[run]
+    expected = round(measure(record, what), len(figure.partition(".")[2]))
+    assert float(figure) == expected, f"{path} quotes {figure} {what} for {run}; its newest record says {expected}"
+
+
+def test_each_row_of_the_readmes_table_of_runs_is_its_newest_record():
+    rows = TABLE_ROW.findall((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert len(rows) >= 15, "the README's table of runs is no longer found"
+    runs = newest_runs()
+    for track, config, accuracy, minutes in rows:
+        record = runs[f"{track}/{config}"]
+        assert (float(accuracy), float(minutes)) == (round(100 * record["test_accuracy"], 2),
+                                                     round(record["train_seconds"] / 60, 1)), f"{track}/{config}"
