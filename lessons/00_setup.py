@@ -27,9 +27,12 @@ os.environ["KERAS_BACKEND"] = "torch"  # chosen before keras is imported; the au
 from importlib.metadata import version
 
 import keras
+import matplotlib.pyplot as plt
 import numpy as np
 
 from shared.data import Reviews, load_imdb
+from shared.figures import show_and_save
+from shared.paths import ARTIFACTS
 
 # %% [markdown]
 # ## Exercise 0.1 — Report the versions
@@ -91,7 +94,14 @@ def tiny_model(vocabulary_size: int, embedding_dim: int = 8) -> keras.Model:
 # %% tags=["long"]
 print(versions())
 imdb = load_imdb()
-print("train:", label_counts(imdb.train), "test:", label_counts(imdb.test))
+counts = {"train": label_counts(imdb.train), "test": label_counts(imdb.test)}
+print(counts)
+figure, axis = plt.subplots(figsize=(5, 3))
+for offset, label in ((-0.2, "positive"), (0.2, "negative")):
+    axis.bar(np.arange(2) + offset, [counts[split][label] for split in counts], width=0.4, label=label)
+axis.set(xticks=[0, 1], xticklabels=list(counts), ylabel="reviews", title="A balanced data set")
+axis.legend()
+show_and_save(figure, ARTIFACTS / "lesson00" / "label_counts.png")
 model = tiny_model(vocabulary_size=100)
 model.summary()
 print(model(np.array([[5, 17, 42, 0]])))

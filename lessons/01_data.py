@@ -23,7 +23,7 @@
 # The data is the Large Movie Review Dataset (Maas et al., 2011): 25,000 training and 25,000 test
 # reviews, each labelled positive (rating 7–10) or negative (rating 1–4), half of each in each split.
 
-# %%
+# %% tags=["save"]
 import os
 
 os.environ["KERAS_BACKEND"] = "torch"  # this lesson does not train; later lessons share its backend
@@ -64,6 +64,8 @@ def describe_split(reviews: Reviews) -> dict[str, int]:
 # The BiLSTM of lesson 3 (after a PyTorch project that reports 85.19%) reads lower-case words only: turn every
 # `<br />` (and any other HTML tag) into a space, lower-case the text, replace everything that is not a letter
 # `a`–`z` by a space, and collapse runs of spaces into one. `"Great!<br /><br />10/10"` becomes `"great"`.
+# (The later lessons read words with `shared.text.words`, which goes one step further: letters of any
+# alphabet, so that "café" stays one word instead of "caf".)
 
 # %%
 def clean_review(text: str) -> str:
@@ -163,7 +165,7 @@ def movie_split(reviews: Reviews, fraction: float = 0.1, seed: int = 0) -> tuple
 # so its figures compare with theirs. Measured, it hardly matters: without those 123 test reviews, the
 # model above scores 90.25% instead of 90.29% (validation by movie, the mean of the same five seeds).
 
-# %%
+# %% tags=["save"]
 def validation_gap(imdb: Imdb, seed: int = 0) -> dict[str, dict[str, float]]:
     """Validation and test accuracy of TF-IDF + logistic regression, for a validation set drawn each way; and
     the test accuracy without the test reviews whose exact text is also in the training split."""

@@ -18,11 +18,11 @@
 # fused `nn.LSTM`, without letting padding leak in (still a Keras model: `fit`, callbacks, `save`), train it
 # with early stopping and a best checkpoint, plot its curves, then save, reload and predict with a confidence.
 #
-# Time: the quick configuration trains in 1.2 minutes on 2 CPU cores; that project's full model takes 2.6 s
+# Time: the quick configuration trains in 0.9 minutes on 2 CPU cores; that project's full model takes 2.6 s
 # per training step, about 15 minutes per epoch (`benchmarks/RESULTS.md`).
 # Graded: exercises 3.1–3.6 (`./course grade --lesson 3`).
 
-# %%
+# %% tags=["save"]
 import os
 
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported: this lesson's fast path is PyTorch's
@@ -32,13 +32,11 @@ from functools import partial
 from pathlib import Path
 
 import keras
-import keras_hub
 import numpy as np
 import torch
 
 from shared.batches import keras_batches, predict_in_order
 from shared.data import Imdb, load_imdb, validation_split
-from shared.encoders import default_encoder_path
 from shared.prediction import (Prediction, load_model, open_sealed, predict_readable, read_vocabulary, seal,
                                unknown_words)
 from shared.paths import ARTIFACTS
@@ -64,7 +62,7 @@ OUTPUT = ARTIFACTS / "lesson03"
 # bias vector of 4 × 256 per direction and layer: PyTorch's `nn.LSTM` keeps two (`b_ih` and `b_hh`, the
 # cuDNN convention), Keras keeps one, and the two always add up, so the models are the same function.
 
-# %%
+# %% tags=["save"]
 def build_keras_lstm(vocabulary_size: int = 10_002, embedding_dim: int = 128, units: int = 256,
                      dropout: float = 0.5) -> keras.Model:
     """Embedding(mask_zero) -> BiLSTM(units, sequences) -> Dropout -> BiLSTM(units) -> Dropout -> Dense(1)."""
@@ -104,7 +102,7 @@ def build_keras_lstm(vocabulary_size: int = 10_002, embedding_dim: int = 128, un
 # `length` steps of each review in reverse order and the padding steps untouched. Applying it twice gives
 # the batch back.
 
-# %%
+# %% tags=["save"]
 def reverse_within_length(sequences: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Reverse sequences[b, :lengths[b]] for every b; leave sequences[b, lengths[b]:] in place."""
     # HINT: build source positions with torch.arange and torch.where, then sequences.gather(1, index).
@@ -156,7 +154,7 @@ class MaskedLSTM(torch.nn.Module):
 # layers as in 3.1, with one `FastLSTM(units, num_layers=2, dropout=0.5)` in place of the two
 # bidirectional layers and the dropout between them: 3,648,257 parameters, the count the project reports.
 
-# %%
+# %% tags=["save"]
 @keras.saving.register_keras_serializable(package="course")
 class FastLSTM(keras.layers.Layer):
     """Keras layer around MaskedLSTM: (batch, steps, features) + mask -> (batch, directions * units)."""
@@ -214,6 +212,9 @@ def build_wordpiece_lstm(vocabulary_size: int = 30_522, embedding_dim: int = 128
 
 def wordpiece_ids(texts: list[str], length: int = 128) -> np.ndarray:
     """WordPiece ids of the uncased BERT vocabulary, cut or padded with 0 (``[PAD]``) to ``length``."""
+    import keras_hub  # here, where it is used: it loads TensorFlow, which the LSTM alone never needs
+
+    from shared.encoders import default_encoder_path
     tokenizer = keras_hub.tokenizers.WordPieceTokenizer(
         vocabulary=str(default_encoder_path() / "vocab.txt"), lowercase=True, strip_accents=True,
         sequence_length=length)
@@ -230,7 +231,7 @@ def wordpiece_ids(texts: list[str], length: int = 128) -> np.ndarray:
 # writing the best model by `val_loss` to `checkpoint`. Return the `History`. `verbose=fit_verbosity()` (from
 # `shared.training`) gives Keras's progress bar in a notebook or a terminal, one line per epoch under CI.
 
-# %%
+# %% tags=["save"]
 def train(model: keras.Model, train_batches, validation_batches, epochs: int, checkpoint: str | Path,
           patience: int = 2, learning_rate: float = 1e-3) -> keras.callbacks.History:
     """Compile and fit ``model``; keep the best epoch by validation loss."""
@@ -263,7 +264,7 @@ def train(model: keras.Model, train_batches, validation_batches, epochs: int, ch
 # that `texts` is a list of strings, answers `UNREADABLE` with the reason for a text that holds no word of
 # the vocabulary (any label would be a guess), and asks your `classify` about the others.
 
-# %%
+# %% tags=["save"]
 CLASSIFIER_FILES = ("model.keras", "vocabulary.json")  # one saved classifier: sealed, and opened, together
 
 
@@ -309,7 +310,7 @@ def predict_sentiment(model: keras.Model, vocabulary: dict[str, int], texts: lis
 # (`keep="tail"`), not its first. Reviewers tend to give their verdict at the end, and 30% of the
 # reviews are longer than 256 words (lesson 1), so the end is worth more than the plot summary.
 
-# %%
+# %% tags=["save"]
 CONFIGS = {
     "quick": {"embedding_dim": 64, "units": 64, "num_layers": 1, "dropout": 0.5, "epochs": 4, "batch_size": 64,
               "keep": "tail"},
@@ -361,13 +362,13 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return keras.ops.convert_to_numpy(keras.ops.sigmoid(logits))
 
 
-# %% tags=["long"]
+# %% tags=["long"] recorded="lstm/quick"
 imdb = load_imdb()
 config_name = os.environ.get("LSTM_CONFIG", "quick")
 result = run_experiment(imdb, CONFIGS[config_name])
 print(f"{config_name}: test accuracy {result['test_accuracy']:.4f} after {result['epochs_run']} epochs, "
       f"{result['train_seconds'] / 60:.1f} min of training; curves in {OUTPUT / 'curves.png'}")
 
-# %% tags=["long"]
+# %% tags=["long"] recorded="model"
 model, vocabulary = load_classifier(OUTPUT / "classifier")
 print_predictions(SAMPLE_REVIEWS, predict_sentiment(model, vocabulary, SAMPLE_REVIEWS))

@@ -40,7 +40,7 @@
 #
 # The same architecture built from KerasHub parts, on the PyTorch backend, is lesson 5's model.
 
-# %%
+# %% tags=["save"]
 import os
 
 os.environ["KERAS_BACKEND"] = "tensorflow"  # TF-Hub SavedModels are TensorFlow graphs
@@ -81,7 +81,7 @@ def hub_handles(sequence_length: int = 128) -> tuple[str, str]:
 # `(batch, hidden)`), `Dropout(dropout)`, and `Dense(1, activation="sigmoid")`: the probability that the
 # review is positive.
 
-# %%
+# %% tags=["save"]
 def build_classifier(preprocess_handle: str, encoder_handle: str, dropout: float = 0.1,
                      trainable: bool = True) -> keras.Model:
     """string -> preprocess -> encoder["pooled_output"] -> Dropout -> Dense(1, sigmoid)."""
@@ -104,7 +104,7 @@ def build_classifier(preprocess_handle: str, encoder_handle: str, dropout: float
 # happens to put the whole path in each name.) Select the variables by their path instead, the same on every
 # backend (`shared.training.no_weight_decay(variables)` does), and pass them as `var_list`.
 
-# %%
+# %% tags=["save"]
 def make_optimizer(variables: list, total_steps: int, peak_learning_rate: float = 3e-5,
                    warmup_fraction: float = 0.1, weight_decay: float = 0.01) -> keras.optimizers.AdamW:
     """AdamW on a warm-up/linear-decay schedule for ``variables``; none for their LayerNorm and bias weights."""
@@ -142,7 +142,7 @@ def make_optimizer(variables: list, total_steps: int, peak_learning_rate: float 
 # Measured (`benchmarks/RESULTS.md`): `subset-4k` 82.18%; `full-1-epoch` 86.82% after 38 minutes of
 # training, above the tutorial's ~85.5%.
 
-# %%
+# %% tags=["save"]
 CONFIGS = {
     "subset-4k": {"train_reviews": 4_000, "epochs": 1, "batch_size": 32, "learning_rate": 3e-5},
     "full-1-epoch": {"train_reviews": 22_500, "epochs": 1, "batch_size": 32, "learning_rate": 3e-5},
@@ -180,7 +180,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
                        "test": probabilities})
 
 
-# %% tags=["long"]
+# %% tags=["long"] recorded="small-bert/subset-4k"
 result = run_experiment(load_imdb(), CONFIGS["subset-4k"])
 print(f"test accuracy {result['test_accuracy']:.4f} after {result['train_seconds'] / 60:.0f} min of training; "
       f"curves in {OUTPUT / 'curves.png'}")

@@ -21,7 +21,7 @@
 # Time: minutes for the graded parts; embedding all 50,000 reviews is a long run on a CPU, done once.
 # Graded: exercises 6.1–6.5 (`./course grade --lesson 6`).
 
-# %%
+# %% tags=["save"]
 import os
 
 os.environ["KERAS_BACKEND"] = "torch"
@@ -54,7 +54,7 @@ OUTPUT = ARTIFACTS / "lesson06"
 # trained so that the *mean of its token vectors* is a sentence embedding; the mean must skip padding,
 # so weight each token by `padding_mask` (1 on real tokens, 0 on padding).
 
-# %%
+# %% tags=["save"]
 def mean_pool(sequence_output: np.ndarray, padding_mask: np.ndarray) -> np.ndarray:
     """(batch, steps, hidden) and (batch, steps) -> (batch, hidden): the mean over real tokens."""
     # HINT: mask = padding_mask[..., None]; (sequence_output * mask).sum(axis=1) / mask.sum(axis=1).
@@ -67,12 +67,13 @@ def mean_pool(sequence_output: np.ndarray, padding_mask: np.ndarray) -> np.ndarr
 # Embedding is the slow part, and a frozen encoder always gives the same vectors: compute them once.
 # Key the cache file by what changes the result — the encoder's name, its sequence length and the texts
 # themselves (a sha256 of them) — and write it under a temporary name, then rename it, so an interrupted
-# run never leaves half a file. Run the encoder in inference mode (`backbone.predict`: no gradients,
+# run never leaves half a file; without a `cache_dir`, the cache is the course's own,
+# `default_cache_dir() / "embeddings"`, and a folder that does not exist yet is made. Run the encoder in inference mode (`backbone.predict`: no gradients,
 # no dropout) on batches of `encoder.preprocessor(texts)`. The 25,000 training and validation reviews take about
 # ten minutes on two CPU cores: advance a progress bar after each batch (`progress_bar` from `shared.training`,
 # Keras's `Progbar`), so the wait shows how far it is and when it will end.
 
-# %%
+# %% tags=["save"]
 def embed_reviews(encoder: Encoder, texts: list[str], cache_dir: str | Path | None = None,
                   batch_size: int = 64) -> np.ndarray:
     """float32 array (len(texts), hidden) of mean-pooled embeddings, read from the cache when there."""
@@ -127,7 +128,7 @@ print(f"the second call is served from joblib's cache: {served}; both caches giv
 # then `Dense(1, activation="sigmoid")`. Batch normalisation keeps each layer's inputs centred while the
 # head trains at a high learning rate; dropout keeps it from memorising 22,500 vectors.
 
-# %%
+# %% tags=["save"]
 def build_head(input_dim: int, hidden_units: tuple[int, ...] = (256, 64), dropout: float = 0.3) -> keras.Model:
     """(batch, input_dim) embeddings -> (batch, 1) probability of "positive"."""
     # HINT: keras.layers.Activation("relu") after the BatchNormalization.
@@ -141,7 +142,7 @@ def build_head(input_dim: int, hidden_units: tuple[int, ...] = (256, 64), dropou
 # at batch 64 with `EarlyStopping(monitor="val_loss", patience=5, restore_best_weights=True)` and
 # `verbose=fit_verbosity()`. Return the `History`.
 
-# %%
+# %% tags=["save"]
 def train_head(head: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_valid: np.ndarray,
                y_valid: np.ndarray, epochs: int = 20, learning_rate: float = 1e-3) -> keras.callbacks.History:
     """Compile and fit ``head`` on embeddings, keeping the best epoch by validation loss."""
@@ -156,7 +157,7 @@ def train_head(head: keras.Model, x_train: np.ndarray, y_train: np.ndarray, x_va
 # neighbours stay neighbours (a non-linear view, good at showing clusters, bad at distances between
 # them). Return the `(n, 2)` projection, seeded so the picture is reproducible.
 
-# %%
+# %% tags=["save"]
 def project_2d(embeddings: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     """(n, hidden) -> (n, 2) with scikit-learn's PCA or TSNE."""
     # HINT: PCA(n_components=2, random_state=seed).fit_transform(...); TSNE(..., init="pca", random_state=seed).
@@ -172,7 +173,8 @@ def plot_projections(embeddings: np.ndarray, labels: np.ndarray, path: Path) -> 
             axis.scatter(*points[labels == label].T, s=4, alpha=0.5, c=colour, label=name)
         axis.set_title(f"{method.upper()} of mean-pooled embeddings")
         axis.legend()
-    return show_and_save(figure, path)
+    show_and_save(figure, path)
+    return path
 
 
 # %% [markdown]
@@ -182,7 +184,7 @@ def plot_projections(embeddings: np.ndarray, labels: np.ndarray, path: Path) -> 
 # head's summary, its learning curves and the PCA and t-SNE pictures follow (below the cell in a notebook;
 # always saved to `artifacts/lesson06/`).
 
-# %%
+# %% tags=["save"]
 CONFIGS = {"mean-128": {"sequence_length": 128, "hidden_units": (256, 64), "dropout": 0.3}}
 
 
@@ -213,7 +215,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
                       prepare_seconds=embedding.seconds, embed_seconds=embedding.seconds, head_seconds=fitting.seconds)
 
 
-# %% tags=["long"]
+# %% tags=["long"] recorded="frozen/mean-128"
 result = run_experiment(load_imdb(), CONFIGS["mean-128"])
 print(f"test accuracy {result['test_accuracy']:.4f}; embedding took {result['embed_seconds'] / 60:.0f} min, "
       f"the head {result['head_seconds']:.0f} s; pictures in {OUTPUT}")

@@ -23,7 +23,7 @@
 # `benchmarks/distributed.json`.
 # Graded: exercises 7.1–7.4 (`./course grade --lesson 7`).
 
-# %%
+# %% tags=["save"]
 import os
 
 os.environ["KERAS_BACKEND"] = "torch"  # before keras is imported: torch.distributed moves the gradients
@@ -40,7 +40,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from shared.batches import keras_batches, predict_in_order
 from shared.data import Imdb, load_imdb, validation_split
-from shared.grading.lessons import find_lesson, import_lesson
+from shared.lessons import lstm  # lesson 3's model, its saving and its configuration
 from shared.paths import ARTIFACTS
 from shared.text import build_vocabulary, encode
 from shared.training import describe_device, with_progress
@@ -90,7 +90,7 @@ OUTPUT = ARTIFACTS / "lesson07"
 # `python lessons/07_distributed.py`), the lesson forms a group of one process, and the same code trains
 # as usual.
 
-# %%
+# %% tags=["save"]
 def start_process_group() -> tuple[int, int]:
     """Join the process group that torchrun describes in the environment, or form a group of one;
     return (rank, world size). Each process takes its own GPU if there are GPUs, its share of the cores if not."""
@@ -121,7 +121,7 @@ def start_process_group() -> tuple[int, int]:
 #
 # Return the indices that `rank` reads in `epoch`, in the order it reads them.
 
-# %%
+# %% tags=["save"]
 def shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> list[int]:
     """This rank's share of range(size) in this epoch: the same length as every other rank's, and disjoint
     from them but for the few reviews repeated to even out the lengths."""
@@ -140,7 +140,7 @@ def shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> l
 # gradients is the gradient of the whole batch's mean loss. Each weight's gradient is in
 # `variable.value.grad` (the PyTorch tensor behind a Keras variable).
 
-# %%
+# %% tags=["save"]
 def broadcast_weights(model: keras.Model) -> None:
     """Copy rank 0's weights, trainable or not, into every rank's model, in place."""
     # HINT: one dist.broadcast per weight (its PyTorch tensor is variable.value), from rank 0, in place.
@@ -164,7 +164,7 @@ def average_gradients(model: keras.Model) -> None:
 # Gradients are averaged before the scaler looks at them, so every rank skips the same steps. On a CPU
 # the option is off: float32 stays.
 
-# %%
+# %% tags=["save"]
 def compute_dtype(device: torch.device, mixed_precision: bool = True) -> torch.dtype | None:
     """The 16-bit type to compute in: bfloat16 on a GPU that has it, float16 on an older GPU, None (float32)
     on a CPU or when mixed precision is off."""
@@ -188,14 +188,14 @@ class MixedPrecision:
 # ## Exercise 7.3 — One data-parallel step
 #
 # A step on this rank's batch, in the order that keeps the replicas identical: clear the gradients
-# (`optimizer.zero_grad()`: PyTorch adds new gradients to old ones), compute the logits and the batch's
-# mean loss (`torch.nn.functional.binary_cross_entropy_with_logits`) under `precision.autocast()`, call
+# (`optimizer.zero_grad()`: PyTorch adds new gradients to old ones), compute the logits (the model called
+# with `training=True`, so that its dropout is on) and the batch's mean loss (`torch.nn.functional.binary_cross_entropy_with_logits`) under `precision.autocast()`, call
 # `backward()` on the scaled loss (`precision.scaler.scale(loss)`), *average the gradients*, unscale them
 # (`precision.scaler.unscale_(optimizer)`), clip their norm to `clip_norm` (`torch.nn.utils.clip_grad_norm_`,
 # unless it is None), then `precision.scaler.step(optimizer)` and `precision.scaler.update()`. Clip after
 # averaging: the gradient to clip is the whole batch's, not this rank's half. Return the loss as a float.
 
-# %%
+# %% tags=["save"]
 def train_step(model: keras.Model, optimizer: torch.optim.Optimizer, ids: np.ndarray, targets: torch.Tensor,
                precision: MixedPrecision, clip_norm: float | None = 1.0) -> float:
     """One step on this rank's batch (``ids``, ``targets``): every rank applies the averaged gradient."""
@@ -217,7 +217,7 @@ def train_step(model: keras.Model, optimizer: torch.optim.Optimizer, ids: np.nda
 # Two processes writing one file at once can leave it corrupt, and N copies of each log line help nobody.
 # Mind `LOCAL_RANK`: it is 0 on every machine. Return the losses of the epochs.
 
-# %%
+# %% tags=["save"]
 def train_data_parallel(model: keras.Model, optimizer: torch.optim.Optimizer, ids: np.ndarray, labels: np.ndarray,
                         batch_size: int, epochs: int, seed: int = 0, clip_norm: float | None = 1.0,
                         folder: str | Path | None = None, mixed_precision: bool = True) -> list[float]:
@@ -240,7 +240,7 @@ def train_data_parallel(model: keras.Model, optimizer: torch.optim.Optimizer, id
 # `average_gradients` alone, all ranks starting together: the communication of one step, without the
 # waiting.
 
-# %%
+# %% tags=["save"]
 def seconds_per_all_reduce(model: keras.Model, repeats: int = 20) -> float:
     """The median time of one average_gradients(model), every rank starting at a barrier."""
     device = next(model.parameters()).device
@@ -266,11 +266,10 @@ def seconds_per_all_reduce(model: keras.Model, repeats: int = 20) -> float:
 # (the same, from the same reviews) and its own model with its own seed (its own dropout masks; the
 # weights come from rank 0). Rank 0 alone evaluates on the validation and test reviews and saves the model.
 
-# %%
+# %% tags=["save"]
 def run_experiment(imdb: Imdb, mixed_precision: bool = True, output: Path = OUTPUT) -> dict | None:
     """Train lesson 3's quick LSTM on this rank's shards; rank 0 returns its measures, the others None."""
     rank, world_size = dist.get_rank(), dist.get_world_size()
-    lstm = import_lesson(find_lesson("03", "solutions"))  # lesson 3's model, its saving and its configuration
     config = lstm.CONFIGS["quick"]
     keras.utils.set_random_seed(rank)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
@@ -310,7 +309,7 @@ def run_experiment(imdb: Imdb, mixed_precision: bool = True, output: Path = OUTP
 # Run this lesson with `torchrun --nproc-per-node=2 lessons/07_distributed.py` (or `python
 # lessons/07_distributed.py`, one process). Every process says where it computes; rank 0 prints the rest.
 
-# %% tags=["long"]
+# %% tags=["long"] recorded="distributed/lstm-quick"
 rank, world_size = start_process_group()
 print(f"rank {rank} of {world_size}: {describe_device()}", flush=True)
 result = run_experiment(load_imdb())

@@ -20,6 +20,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--known-wrong", action="store_true",
                      help="grade the untouched exercises and every known-wrong solution (tests/known_wrong/) "
                           "instead of --target")
+    parser.addoption("--mutants", help="with --known-wrong: grade the mutants of this JSON file (benchmarks/"
+                                       "mutation.py writes it) instead of the known-wrong solutions")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -136,10 +138,10 @@ def no_env_data(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def lesson3():
-    """Lesson 3's reference solution, imported as the grader imports a lesson."""
-    from shared.grading.lessons import find_lesson, import_lesson
+    """Lesson 3's reference code, as the lesson exports it."""
+    from shared.lessons import lstm
 
-    return import_lesson(find_lesson("03", "solutions"))
+    return lstm
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,18 @@ autograder proven in both directions (every check passes on solutions/, fails on
 
 import importlib.util
 import json
+import os
 import re
+import sys
 import textwrap
+import time
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import jupytext
 import pytest
 
-from shared.grading import generate, report
+from shared.grading import generate, manifest, report, workspace
 from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
 from shared.grading.lessons import ROOT, import_lesson, lesson_backend, lesson_files
 
@@ -57,6 +61,34 @@ def test_malformed_markers_are_reported_with_their_line(broken, problem):
 
 def test_lessons_are_up_to_date_with_solutions():
     assert generate.stale_lessons() == [], "run: python -m shared.grading.generate"
+
+
+def test_the_manifest_of_the_checks_is_up_to_date():
+    assert manifest.changed_files() == [], "run: python -m shared.grading.generate"
+
+
+def test_a_changed_added_or_missing_check_is_named(tmp_path):
+    for path in manifest.judged_files():
+        copy = tmp_path / path.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(path.read_bytes())
+    written = tmp_path / "manifest.sha256"
+    written.write_text(manifest.expected_manifest(tmp_path))
+    assert manifest.changed_files(tmp_path, written) == []
+    (tmp_path / "tests" / "lessons" / "test_00_setup.py").write_text("def test_nothing(): pass\n")
+    (tmp_path / "tests" / "lessons" / "test_99_mine.py").write_text("")
+    (tmp_path / "tests" / "known_wrong" / "00_setup.py").unlink()
+    assert manifest.changed_files(tmp_path, written) == [
+        "tests/known_wrong/00_setup.py", "tests/lessons/test_00_setup.py", "tests/lessons/test_99_mine.py"]
+
+
+def test_a_grade_with_a_changed_check_is_refused_before_anything_runs(monkeypatch):
+    monkeypatch.setattr(manifest, "changed_files", lambda: ["tests/lessons/test_00_setup.py"])
+    monkeypatch.setattr(report.workspace, "run_group", lambda *args: pytest.fail("the checks ran"))
+    [refused] = report.grade_lesson(LESSONS[0], "solutions")
+    assert (refused.check, refused.passed) == ("(the checks)", False)
+    assert refused.feedback.startswith("tests/lessons/test_00_setup.py is not the course's: restore it with "
+                                       "`git checkout -- tests/lessons/test_00_setup.py`")
 
 
 # --------------------------------------------------------------------------- lesson files
@@ -162,13 +194,17 @@ def test_report_teaches_points_at_the_learners_line_and_stops_a_runaway_check(tm
         f"AttributeError: module 'keras.backend' has no attribute 'name' (at lessons/00_setup.py:{line})")
     assert results["test_label_counts_on_an_unbalanced_subset"].feedback.startswith(
         "took longer than 8 s, the check's time limit: an endless loop")
+    # the same loop met by a randomized check: Hypothesis catches the time limit's exception and would call the
+    # answer again, into the loop, with no limit left (tests/lessons/randomized.py stops it for good)
+    assert results["test_label_counts_on_drawn_splits"].feedback.startswith(
+        "took longer than 8 s, the check's time limit: an endless loop")
     assert results["test_tiny_model_averages_then_applies_a_sigmoid"].feedback == (
         "expected the Dense unit to read the average of the token vectors — the maximum over the tokens, "
         "not their average")
     assert results["test_tiny_model_has_the_described_layers"].passed
     table = report.render(list(results.values()))
-    assert "Traceback" not in table
-    assert table.endswith("1 passed, 4 failed")
+    assert "Traceback" not in table and table.startswith(f"next: {lessons.name}/00_setup.py, exercise 0.1\n")
+    assert table.endswith("exercises: 0 passed, 3 failed, 0 to do") and max(map(len, table.splitlines())) <= 100
 
 
 # --------------------------------------------------------------------------- the report files, for CI
@@ -181,16 +217,41 @@ RESULTS = [
 ]
 
 
-def test_the_markdown_report_is_a_table_under_its_total():
+def test_the_markdown_report_is_a_table_of_exercises_under_its_totals():
     lines = report.render_markdown(RESULTS).splitlines()
-    assert lines[:3] == ["## Grade report", "", "**points: 1/3**, 1 passed, 2 failed"]
+    assert lines[:3] == ["## Grade report", "",
+                         "**points: 1/3**, exercises: 1 passed, 2 failed, 0 to do; next: lessons/00\\_setup.py, "
+                         "exercise 0.2"]
     table = lines[4:]
-    assert table[0] == "| lesson | exercise | check | result | points | feedback |"
+    assert table[0] == "| lesson | exercise | result | points | feedback |"
     assert len(table) == 2 + len(RESULTS)
-    # | ends a cell, <3> would vanish as HTML, *2* turn italic: each is escaped, every row keeps its 6 cells
-    assert table[3] == ("| 00\\_setup | 0.2 | test\\_counts\\[a\\|b\\] | FAILED | 0/2 | "
-                        "expected \\<3\\> positive, got \\*2\\* \x00 |")
-    assert all(len(re.split(r"(?<!\\)\|", row)) == 8 for row in table)
+    # | ends a cell, <3> would vanish as HTML, *2* turn italic: each is escaped, every row keeps its 5 cells
+    assert table[3] == "| 00\\_setup | 0.2 | FAILED | 0/2 | expected \\<3\\> positive, got \\*2\\* \x00 |"
+    assert all(len(re.split(r"(?<!\\)\|", row)) == 7 for row in table)
+
+
+def check(exercise: str, points: int, passed: bool, feedback: str = "", name: str = "test_x") -> report.CheckResult:
+    return report.CheckResult("01_data", exercise, name, points, passed, feedback)
+
+
+def test_the_report_has_a_line_per_exercise_says_what_is_to_do_and_where_to_go_next():
+    results = [check("1.1", 1, True), check("1.1", 2, True),
+               check("1.2", 2, False, "not done yet: Exercise 1.2: Clean a review"),
+               check("1.2", 1, False, "not done yet: Exercise 1.2: Clean a review"),
+               check("1.3", 2, True), check("1.3", 1, False, "expected 2 words, got 3 " * 10, "test_long[a-b]"),
+               check("1.4", 1, False, "not done yet: Exercise 1.4: Count words"), check("1.4", 1, True)]
+    lines = report.render(results).splitlines()
+    assert lines[0] == "next: lessons/01_data.py, exercise 1.2"
+    rows = {found[1]: [found[2], found[3], *([found[4]] if found[4] else [])] for line in lines[3:]
+            if (found := re.match(r"01_data\s+(\S+)\s+(passed|to do|FAILED)\s+(\d+/\d+)\s*(.*)$", line))}
+    assert rows["1.1"] == ["passed", "3/3"] and rows["1.2"] == ["to do", "0/3", "Exercise 1.2: Clean a review"]
+    assert rows["1.3"][:2] == ["FAILED", "2/3"] and rows["1.3"][2].startswith("expected 2 words, got 3")
+    assert rows["1.4"][:2] == ["FAILED", "1/2"], "a check passed: the exercise is started, and one check fails"
+    assert lines[-2:] == ["points: 6/11", "exercises: 1 passed, 2 failed, 1 to do"]
+    assert max(map(len, lines)) <= 100 and "test_long" not in "\n".join(lines)
+    verbose = report.render(results, verbose=True)
+    assert "test_long[a-b]" in verbose and "not done yet: Exercise 1.2" in verbose
+    assert report.render([check("1.1", 1, True)]).startswith("every exercise passes (1 of 1)")
 
 
 def test_the_junit_report_has_a_suite_per_lesson_and_a_failure_per_failed_check():
@@ -232,3 +293,144 @@ def test_report_files_are_refused_with_known_wrong(capsys):
     with pytest.raises(SystemExit) as stopped:
         report.main(["--known-wrong", "--json", "report.json"])
     assert stopped.value.code == 2 and "--known-wrong does not give" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where, problem", [
+    (lambda tmp: tmp, "{tmp} is a folder"),
+    (lambda tmp: tmp / "a-file" / "report.json", "{tmp}/a-file is a file, not a folder"),
+    (lambda tmp: tmp / "locked" / "new" / "report.json", "{tmp}/locked is not writable"),
+], ids=["a folder", "under a file", "in a folder without write permission"])
+def test_an_unwritable_report_path_is_one_line_before_any_grading(where, problem, tmp_path, monkeypatch, capsys):
+    (tmp_path / "a-file").write_text("")
+    (tmp_path / "locked").mkdir(mode=0o500)
+    access = os.access  # root may write anywhere: the folder's permission is what the check reads
+    monkeypatch.setattr(os, "access", lambda path, mode: access(path, mode) and Path(path).name != "locked")
+    monkeypatch.setattr(report, "grade", lambda *args: pytest.fail("graded before the report path was checked"))
+    status = report.main(["--json", str(where(tmp_path))])
+    error = capsys.readouterr().err
+    assert status == 2 and error == f"./course grade: cannot write the --json report: {problem.format(tmp=tmp_path)}.\n"
+
+
+# --------------------------------------------------------------------------- the grader cannot be fooled
+
+
+READ_AT_IMPORT = '''
+# %%
+from shared.paths import ROOT as _ROOT
+
+try:  # caught, and the lesson goes on as if nothing happened
+    _REFERENCE = (_ROOT / "solutions" / "00_setup.py").read_text()
+except PermissionError:
+    _REFERENCE = ""
+'''
+READ_IN_A_CHECK = ('    positive = int(np.sum(reviews.labels == 1))\n',
+                   '    positive = int(np.sum(reviews.labels == 1))\n'
+                   '    import subprocess, shared.paths\n'
+                   '    subprocess.run(["cat", str(shared.paths.ROOT / "tests" / "lessons" / "test_00_setup.py")])\n')
+
+
+IMPORTS_ITS_EXPORT = '''
+# %%
+try:  # lesson 1's answers, as shared/lessons/data.py exports them
+    from shared.lessons.data import validation_gap as _reference
+except ImportError:
+    pass
+'''
+
+IMPORTS_ITS_LOADED_EXPORT = '''
+# %%
+from shared.lessons.error_analysis import fit_stack as _fit_stack  # lesson 8's checks import this module first
+'''
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("lesson, cheat, part, path, first", [
+    ("00_setup", lambda source: source + READ_AT_IMPORT, "the reference solution", "solutions/00_setup.py", 0),
+    ("00_setup", lambda source: source.replace(*READ_IN_A_CHECK), "the course's checks",
+     "tests/lessons/test_00_setup.py", 1),
+    ("01_data", lambda source: source + IMPORTS_ITS_EXPORT, "the reference solution", "shared/lessons/data.py", 0),
+    ("08_error_analysis", lambda source: source + IMPORTS_ITS_LOADED_EXPORT, "the reference solution",
+     "shared/lessons/error_analysis.py", 0),
+], ids=["opens solutions/ when imported", "runs cat on a check file in an exercise", "imports its own export",
+        "imports its own export, which the checks loaded already"])
+def test_a_lesson_that_reads_solutions_or_checks_fails_with_a_named_message(tmp_path, lesson, cheat, part, path,
+                                                                             first):
+    """From the first refused read on, every check fails with the message, though the lesson caught the error."""
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / f"{lesson}.py").write_text(cheat((ROOT / "solutions" / f"{lesson}.py").read_text()))
+    results = report.grade(str(lessons), [lessons / f"{lesson}.py"])
+    message = (f"your lesson reads {part} ({path}): graded code may not open solutions/, tests/ or its own "
+               "lesson's answers in shared/lessons/")
+    assert [r.passed for r in results[:first]] == [True] * first, results
+    assert results[first:] and all(r.feedback == message and not r.passed for r in results[first:]), results
+
+
+# --------------------------------------------------------------------------- the grader survives the lesson
+
+
+HOSTILE = '''
+# %%
+import os as _os
+import subprocess as _subprocess
+from pathlib import Path as _Path
+
+from shared.paths import ROOT as _ROOT
+
+(_ROOT / "README.md").unlink()  # the working copy's
+(_ROOT / "lessons" / "planted.txt").write_text("written by the lesson")
+_subprocess.Popen(["sleep", "600"], stdout=None, stderr=None)  # a child that would hold the output open
+'''
+
+
+@pytest.mark.real_data
+def test_a_lesson_that_deletes_and_writes_files_leaves_the_repository_as_it_was(tmp_path):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    (lessons / "00_setup.py").write_text((ROOT / "solutions" / "00_setup.py").read_text() + HOSTILE)
+    readme = (ROOT / "README.md").read_bytes()
+    results = report.grade(str(lessons), [lessons / "00_setup.py"])
+    assert (ROOT / "README.md").read_bytes() == readme and not (ROOT / "lessons" / "planted.txt").exists()
+    assert results and all(r.passed for r in results), results  # nothing it did reached the checks
+
+
+@pytest.mark.real_data
+def test_a_write_into_the_repository_itself_is_reported(tmp_path):
+    lessons, stray = tmp_path / "lessons", ROOT / "benchmarks" / "stray-from-a-lesson.txt"
+    lessons.mkdir()
+    planted = f'\n# %%\nopen({str(stray)!r}, "w").write("x")\n'  # a lesson that knows where the repository is
+    (lessons / "00_setup.py").write_text((ROOT / "solutions" / "00_setup.py").read_text() + planted)
+    try:
+        results = report.grade(str(lessons), [lessons / "00_setup.py"])
+    finally:
+        stray.unlink(missing_ok=True)
+    assert results[-1].check == "(the repository)" and not results[-1].passed, results
+    assert results[-1].feedback.startswith(
+        "grading changed the repository (benchmarks/stray-from-a-lesson.txt added): the graded code writes outside")
+
+
+@pytest.mark.real_data  # a check that reads the data sets the data up before the lesson
+def test_an_endless_loop_outside_a_function_ends_at_the_load_limit(tmp_path, monkeypatch):
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    source = (ROOT / "solutions" / "00_setup.py").read_text()
+    (lessons / "00_setup.py").write_text("# %%\nwhile True:\n    pass\n" + source)  # first: a busy machine's
+    monkeypatch.setattr(report, "LOAD_SECONDS", 3)  # slow imports cannot use up the limit before the loop
+    results = report.grade(str(lessons), [lessons / "00_setup.py"])
+    loop = {"(at lessons/00_setup.py:2)", "(at lessons/00_setup.py:3)"}  # the while, or its pass
+    message = ("LessonLoadTimeout: loading the lesson took longer than 3 s, its time limit: an endless loop outside "
+               "a function, or a long run in a cell not tagged long? ")
+    assert results and all(r.feedback.startswith(message) and r.feedback[len(message):] in loop
+                           for r in results), results
+
+
+def test_the_grader_kills_what_the_checks_left_running(tmp_path):
+    """A child that outlives the checks and holds their output open neither keeps the grader waiting nor lives on."""
+    marker = tmp_path / "child.pid"
+    script = f"import subprocess; p = subprocess.Popen(['sleep', '60']); open({str(marker)!r}, 'w').write(str(p.pid))"
+    started = time.perf_counter()
+    returncode, _ = workspace.run_group([sys.executable, "-c", script], tmp_path, dict(os.environ), 30)
+    assert returncode == 0 and time.perf_counter() - started < 20
+    time.sleep(0.2)
+    child = int(marker.read_text())
+    assert not Path(f"/proc/{child}").exists() or "Z" in Path(f"/proc/{child}/stat").read_text().split()[2]

@@ -19,6 +19,7 @@ from shared.grading.lessons import ROOT
 
 WORKFLOW = ROOT / ".github" / "workflows" / "grade.yml"
 GRADE, SUMMARY, UPLOAD = "Grade", "Write the report to the job summary", "Upload the report"
+CHECKS = "Take the course's checks"
 # Steps a run skips when it restores the .venv from the cache, as these tests do: they use the course's own .venv.
 WHEN_NO_VENV = "steps.venv.outputs.cache-hit != 'true'"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
@@ -148,7 +149,7 @@ def run_step(job: dict, name: str, runner_temp: Path, env: dict[str, str] | None
 
 def test_every_shell_step_is_run_here_or_skipped_on_a_cached_venv(job):
     shell_steps = {s["name"]: s.get("if") for s in job["steps"] if "run" in s}
-    ran_here = {"Set up the course", GRADE, SUMMARY}
+    ran_here = {"Set up the course", GRADE, SUMMARY, CHECKS}
     assert {name for name, condition in shell_steps.items() if condition != WHEN_NO_VENV} == ran_here
 
 
@@ -176,7 +177,7 @@ def test_a_passing_grade_writes_the_summary_and_both_reports(job, tmp_path):
     checks = len(report["checks"])
     assert checks and report["failed"] == 0 and report["points"] == report["possible"]
     assert summary.startswith("## Grade report\n") and f"**points: {report['points']}/{report['possible']}**" in summary
-    assert summary.count("| 00\\_setup | ") == checks and "FAILED" not in summary
+    assert summary.count("| 00\\_setup | ") == 3 and "FAILED" not in summary and "every exercise passes" in summary
     assert [suite.get("name") for suite in junit] == ["00_setup"]
     assert len(junit.findall(".//testcase")) == checks and not junit.findall(".//failure")
 
@@ -188,7 +189,7 @@ def test_a_failing_grade_fails_its_step_and_still_reports(job, tmp_path):
     assert status == 1
     checks = len(report["checks"])
     assert checks and report["failed"] == checks and report["points"] == 0
-    assert summary.count("| FAILED |") == checks and "not done yet: Exercise 0.1" in summary
+    assert summary.count("| to do |") == 3 and "| Exercise 0.1: " in summary and "next: lessons/00" in summary
     assert junit.get("failures") == str(checks) and len(junit.findall(".//failure")) == checks
 
 
@@ -196,3 +197,42 @@ def test_the_summary_says_so_when_the_grade_wrote_no_report(job, tmp_path):
     done = run_step(job, SUMMARY, tmp_path)
     assert done.returncode == 0
     assert (tmp_path / "summary.md").read_text().startswith("No grade report: the grade did not finish")
+
+
+def git(folder: Path, *args: str) -> str:
+    identity = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+                "GIT_COMMITTER_EMAIL": "t@example.org"}
+    return subprocess.run(["git", *args], cwd=folder, env=os.environ | identity, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def commit_check(folder: Path, text: str) -> None:
+    for part in ("tests/lessons/test_00_setup.py", "shared/grading/report.py"):
+        (folder / part).parent.mkdir(parents=True, exist_ok=True)
+        (folder / part).write_text(text)
+    git(folder, "add", "-A")
+    git(folder, "commit", "-qm", text)
+
+
+def test_a_fork_is_graded_with_the_courses_checks_as_of_the_commit_it_grew_from(job, tmp_path):
+    """The fork edits a check; the course has moved on since the fork: the step restores the course's check of
+    the commit both share, neither the fork's edit nor the course's newer one."""
+    assert step(job, CHECKS)["if"] == "github.event.repository.fork"
+    course, fork, bin_folder = tmp_path / "course", tmp_path / "fork", tmp_path / "bin"
+    course.mkdir()
+    git(course, "init", "-q")
+    commit_check(course, "the course's check")
+    git(tmp_path, "clone", "-q", str(course), str(fork))
+    commit_check(course, "the course's newer check")
+    commit_check(fork, "a check the fork edited to pass")
+    bin_folder.mkdir()
+    (bin_folder / "gh").write_text(f"#!/bin/sh\necho {course}\n")  # what GitHub's API says of the fork's parent
+    (bin_folder / "gh").chmod(0o755)
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step(job, CHECKS)["run"]],
+                          cwd=fork, capture_output=True, text=True, timeout=60,
+                          env=os.environ | {"PATH": f"{bin_folder}:{os.environ['PATH']}",
+                                            "GITHUB_REPOSITORY": "learner/fork"})
+    assert done.returncode == 0, done.stderr
+    for part in ("tests/lessons/test_00_setup.py", "shared/grading/report.py"):
+        assert (fork / part).read_text() == "the course's check", part
+    assert done.stdout.startswith(f"Grading with the checks of {course} at ")

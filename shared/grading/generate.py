@@ -2,10 +2,11 @@
 
 Each block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` becomes its ``# HINT:`` lines (if any) and
 ``raise NotImplementedError("Exercise N.M: <title>")``, where N.M and the title come from the nearest
-``## Exercise N.M — title`` heading above it. Everything else is copied unchanged.
+``## Exercise N.M — title`` heading above it. Everything else is copied unchanged. The cells tagged ``save``
+are exported, answers included, into ``shared/lessons/`` (``shared.grading.export``).
 
-    python -m shared.grading.generate          # write lessons/
-    python -m shared.grading.generate --check  # exit 1 if lessons/ is out of date
+    python -m shared.grading.generate          # write lessons/ and shared/lessons/
+    python -m shared.grading.generate --check  # exit 1 if either is out of date
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from shared.grading import export, manifest
 from shared.grading.lessons import ROOT, lesson_files
 
 BEGIN, END, HINT = "# BEGIN SOLUTION", "# END SOLUTION", "# HINT:"
@@ -73,6 +75,14 @@ def stale_lessons() -> list[str]:
     return stale + [path.name for path in lesson_files("lessons") if path not in expected]
 
 
+def stale_exports() -> list[str]:
+    """Exported modules that differ from what the solutions' saved cells generate, or should not exist."""
+    expected = export.expected_modules()
+    present = set(export.PACKAGE.glob("*.py"))
+    return sorted(path.relative_to(ROOT).as_posix() for path in expected.keys() | present
+                  if path not in expected or not path.exists() or path.read_text(encoding="utf-8") != expected[path])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only check that lessons/ is up to date")
@@ -81,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         stale = stale_lessons()
         if stale:
             print(f"lessons/ is out of date ({', '.join(stale)}): run python -m shared.grading.generate")
-        return int(bool(stale))
+        if exports := stale_exports():
+            print(f"shared/lessons/ is out of date ({', '.join(exports)}): run python -m shared.grading.generate")
+        if changed := manifest.changed_files():
+            print(f"{manifest.MANIFEST.name} is out of date ({', '.join(changed)}): run python -m shared.grading.generate")
+        return int(bool(stale or exports or changed))
     expected = expected_lessons()
     for path in lesson_files("lessons"):
         if path not in expected:
@@ -89,7 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     for path, text in expected.items():
         path.parent.mkdir(exist_ok=True)
         path.write_text(text, encoding="utf-8")
-    print(f"wrote {len(expected)} exercise files to lessons/")
+    modules = export.expected_modules()
+    for path in set(export.PACKAGE.glob("*.py")) - modules.keys():
+        path.unlink()
+    export.PACKAGE.mkdir(exist_ok=True)
+    for path, text in modules.items():
+        path.write_text(text, encoding="utf-8")
+    manifest.MANIFEST.write_text(manifest.expected_manifest())
+    print(f"wrote {len(expected)} exercise files to lessons/, {len(modules) - 1} modules to shared/lessons/ and the sha256 of the checks to {manifest.MANIFEST.name}")
     return 0
 
 

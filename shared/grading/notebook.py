@@ -27,7 +27,7 @@ import pytest
 
 from shared.grading import plugin
 from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
-from shared.grading.report import CHECK_SECONDS, CheckResult, checks_file, columns, score, table_rows
+from shared.grading.report import CHECK_SECONDS, WIDTH, CheckResult, by_exercise, checks_file, score, wrapped
 
 KERNEL_LESSON = pytest.StashKey[types.ModuleType]()  # the lesson fixture of the checks returns it when set
 _EXERCISE = re.compile(r"(\d+)\.\d+")
@@ -58,13 +58,19 @@ class Verdict:
         failed = sum(not r.passed for r in self.results)
         if not self.results:
             return f"Exercise {self.exercise}: no check ran"
+        if all(e.status == "to do" for e in by_exercise(list(self.results))):
+            return f"Exercise {self.exercise}: to do, 0/{self.total} points (it still raises NotImplementedError)"
         outcome = f"{failed} of {len(self.results)} checks failed" if failed else "every check passed"
         return f"Exercise {self.exercise}: {self.points}/{self.total} points, {outcome}"
 
     def __str__(self) -> str:
-        rows = [(result, points, check, feedback)
-                for _, _, check, result, points, feedback in table_rows(list(self.results))]
-        return "\n".join([self.summary()] + [f"  {line}".rstrip() for line in (columns(rows) if rows else [])])
+        """The summary, then the exercise's line of the grade report (its first failing check's feedback)."""
+        failing = [e for e in by_exercise(list(self.results)) if e.status != "passed"]
+        rows = [(e.status, f"{e.earned}/{e.points}", e.feedback) for e in failing]
+        return "\n".join([self.summary(), *(f"  {line}" for line in (wrapped(rows, WIDTH - 2) if rows else []))])
+
+    def _ipython_display_(self) -> None:
+        """check() has printed the verdict already: returned to a notebook cell, it is not shown again."""
 
     def __repr__(self) -> str:
         return f"<Verdict {self.summary()}>"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.grading import guard
+
 _RESULTS = pytest.StashKey[dict]()
 _TIMEOUT_MESSAGE = re.compile(r"Timeout \(>([\d.]+)s\) from pytest-timeout")
 
@@ -30,7 +32,7 @@ def teaching_line(excinfo: pytest.ExceptionInfo) -> str:
     first_line = (str(error).strip().splitlines() or [""])[0]
     if isinstance(error, NotImplementedError):
         return f"not done yet: {first_line}"
-    if isinstance(error, AssertionError):
+    if isinstance(error, (AssertionError, guard.ReadsReference)):
         return first_line or "a check failed without a message"
     if timeout := _TIMEOUT_MESSAGE.match(first_line):
         return f"took longer than {float(timeout[1]):g} s, the check's time limit: an endless loop, or far " \
@@ -38,11 +40,16 @@ def teaching_line(excinfo: pytest.ExceptionInfo) -> str:
     return f"{type(error).__name__}: {first_line[:160]}{where_in_lesson(excinfo)}"
 
 
+def is_lesson_file(path: Path) -> bool:
+    """A file of lessons/ or solutions/, not of tests/lessons/."""
+    return path.parent.name in ("lessons", "solutions") and path.parent.parent.name != "tests"
+
+
 def where_in_lesson(excinfo: pytest.ExceptionInfo) -> str:
     """" (at lessons/NN_topic.py:LINE)" for the innermost frame in a lesson file, or ""."""
     for entry in reversed(excinfo.traceback):
         path = Path(str(entry.path))
-        if path.parent.name in ("lessons", "solutions") and path.parent.parent.name != "tests":
+        if is_lesson_file(path):
             return f" (at {path.parent.name}/{path.name}:{entry.lineno + 1})"
     return ""
 
@@ -56,6 +63,9 @@ def variant_of(item: pytest.Item):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = (yield).get_result()
+    refused = guard.refusal()
+    if refused and report.when != "teardown" and not report.failed:  # the lesson caught it and went on
+        report.outcome, report.longrepr = "failed", refused
     marker = item.get_closest_marker("exercise")
     if marker is None or (report.when != "call" and not report.failed):
         return
@@ -70,7 +80,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         "points": marker.kwargs.get("points", 1),
         "passed": report.passed,
         "skipped": report.skipped,
-        "feedback": teaching_line(call.excinfo) if call.excinfo and report.failed else "",
+        "feedback": refused or (teaching_line(call.excinfo) if call.excinfo and report.failed else ""),
     }
     item.config.stash[_RESULTS].setdefault(item.nodeid, result)
 

@@ -5,8 +5,10 @@
     ./course grade --target solutions
     ./course grade --known-wrong # for instructors: which known-wrong solutions the checks catch
     ./course grade --json report.json --junit-xml report.xml --markdown report.md  # the report for CI too
+    ./course grade --verbose     # a line per check, not per exercise
 
-Each lesson is graded in its own process, with the Keras backend it declares set before Keras is
+The report's first line says where to go next; then one line per exercise: passed, to do (not started) or
+FAILED, its points, and the first failing check's feedback, within 100 columns. Each lesson is graded in its own process, with the Keras backend it declares set before Keras is
 imported. The exit status is 1 when any check fails, so the command works in CI for your own fork.
 A check has a time limit (CHECK_SECONDS unless it sets its own): past it, it fails and the others still run.
 """
@@ -17,19 +19,23 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from shared.grading import manifest, workspace
 from shared.grading.known_wrong import Wrong, caught, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
 
 CHECK_SECONDS = 120  # the default time limit of one graded check
+LOAD_SECONDS = 120  # the time limit of loading a lesson (its cells but the long ones)
 LESSON_SECONDS = 1_800  # a last resort, should a lesson's checks hang where no time limit reaches
+WIDTH = 100  # the report's columns: a notebook's output and a terminal show it without wrapping mid-word
+NOT_DONE = "not done yet: "  # the feedback of a check whose exercise still raises NotImplementedError
 
 
 @dataclass
@@ -47,26 +53,48 @@ def checks_file(lesson: Path) -> Path:
     return ROOT / "tests" / "lessons" / f"test_{lesson.stem}.py"
 
 
-def grade_lesson(lesson: Path, target: str, known_wrong_mode: bool = False) -> list[CheckResult]:
+def grade_lesson(lesson: Path, target: str, known_wrong_mode: bool = False,
+                 mutants: Path | None = None, seconds: float = LESSON_SECONDS) -> list[CheckResult]:
     """Run one lesson's graded checks against ``target`` (``lessons`` or ``solutions``) in a new process;
-    with ``known_wrong_mode``, against the untouched exercise and each known-wrong solution instead."""
-    environment = os.environ | {"KERAS_BACKEND": lesson_backend(lesson), "PYTHONPATH": str(ROOT)}
+    with ``known_wrong_mode``, against the untouched exercise and each known-wrong solution instead, or the
+    mutants listed in the file ``mutants`` (benchmarks/mutation.py).
+
+    The graded code runs in a disposable working copy of the course, and the repository is compared with
+    what it was before: a change is reported as a failed row of its own."""
+    if changed := manifest.changed_files():  # checks edited to pass would grade nothing
+        return [CheckResult(lesson.stem, "-", "(the checks)", 0, False,
+                            f"{name} is not the course's: restore it with `git checkout -- {name}` (instructors "
+                            "who changed it: python -m shared.grading.generate)") for name in changed]
+    before = workspace.snapshot(ROOT)
+    results = _run_checks(lesson, target, known_wrong_mode, mutants, seconds)
+    if changed := workspace.changes(before, workspace.snapshot(ROOT)):
+        results.append(CheckResult(lesson.stem, "-", "(the repository)", 0, False,
+                                   f"grading changed the repository ({'; '.join(changed[:4])}): the graded code "
+                                   "writes outside its working copy; `git status` shows what to restore"))
+    return results
+
+
+def _run_checks(lesson: Path, target: str, known_wrong_mode: bool, mutants: Path | None,
+                seconds: float) -> list[CheckResult]:
     with tempfile.TemporaryDirectory() as scratch:
+        copy = workspace.working_copy(Path(scratch) / "course")
         results_file = Path(scratch) / "results.json"
-        command = [sys.executable, "-m", "pytest", str(checks_file(lesson)), f"--target={target}",
-                   "-p", "shared.grading.plugin", f"--grade-json={results_file}", f"--timeout={CHECK_SECONDS}",
-                   "-o", "timeout_func_only=true",
+        environment = os.environ | {"KERAS_BACKEND": lesson_backend(lesson), "PYTHONPATH": str(copy),
+                                    "COURSE_ROOT": str(copy), "PWD": str(copy),
+                                    "LESSON_LOAD_SECONDS": str(LOAD_SECONDS)}
+        graded = target if Path(target).is_absolute() else str(copy / target)
+        command = [sys.executable, "-m", "pytest", str(copy / checks_file(lesson).relative_to(ROOT)),
+                   f"--target={graded}", "-p", "shared.grading.plugin", f"--grade-json={results_file}",
+                   f"--timeout={CHECK_SECONDS}", "-o", "timeout_func_only=true",
                    "-q", "--no-header", "-p", "no:cacheprovider", "-W", "ignore"]
         if known_wrong_mode:
-            command.append("--known-wrong")
-        try:
-            run = subprocess.run(command, cwd=ROOT, env=environment, capture_output=True, text=True,
-                                 timeout=LESSON_SECONDS)
-        except subprocess.TimeoutExpired:
+            command += ["--known-wrong", *([f"--mutants={mutants}"] if mutants else [])]
+        returncode, output = workspace.run_group(command, copy, environment, seconds)
+        if returncode is None:
             return [CheckResult(lesson.stem, "-", "(the checks did not finish)", 0, False,
-                                f"stopped after {LESSON_SECONDS} s")]
-        if run.returncode not in (0, 1) or not results_file.exists():
-            tail = (run.stdout + run.stderr).strip().splitlines()[-3:]
+                                f"stopped after {seconds:g} s")]
+        if returncode not in (0, 1) or not results_file.exists():
+            tail = output.strip().splitlines()[-3:]
             return [CheckResult(lesson.stem, "-", "(the checks did not run)", 0, False, " | ".join(tail))]
         return [CheckResult(lesson=lesson.stem, **{k: v for k, v in result.items() if k != "skipped"})
                 for result in json.loads(results_file.read_text()) if not result["skipped"]]
@@ -97,18 +125,73 @@ def score(results: list[CheckResult]) -> tuple[int, int, int]:
             sum(r.passed for r in results))
 
 
+@dataclass
+class ExerciseResult:
+    """One exercise's checks together: ``status`` is "passed", "to do" (not started) or "FAILED"."""
+
+    lesson: str
+    exercise: str
+    earned: int
+    points: int
+    status: str
+    feedback: str
+
+
+def by_exercise(results: list[CheckResult]) -> list[ExerciseResult]:
+    """The checks grouped by lesson and exercise, in their order; an exercise whose every check says it is not
+    done yet is "to do", and a failed one shows its first failing check's feedback."""
+    groups: dict[tuple[str, str], list[CheckResult]] = {}
+    for result in results:
+        groups.setdefault((result.lesson, result.exercise), []).append(result)
+    found = []
+    for (lesson, exercise), checks in groups.items():
+        failed = [r for r in checks if not r.passed]
+        to_do = bool(failed) and len(failed) == len(checks) and all(r.feedback.startswith(NOT_DONE) for r in failed)
+        status = "passed" if not failed else "to do" if to_do else "FAILED"
+        feedback = failed[0].feedback.removeprefix(NOT_DONE) if failed else ""
+        found.append(ExerciseResult(lesson, exercise, *score(checks)[:2], status, feedback))
+    return found
+
+
+def next_step(exercises: list[ExerciseResult], folder: str = "lessons") -> str:
+    """The report's first line: the first exercise not passed yet, and its file."""
+    left = [e for e in exercises if e.status != "passed"]
+    if not left:
+        return f"every exercise passes ({len(exercises)} of {len(exercises)})" if exercises else "no check ran"
+    first = left[0]
+    where = f"{Path(folder).name}/{first.lesson}.py"
+    return f"next: {where}, exercise {first.exercise}" if first.exercise != "-" else f"next: {where}"
+
+
+def wrapped(rows: list[tuple[str, ...]], width: int = WIDTH) -> list[str]:
+    """``columns(rows)`` with the last column wrapped under itself, so that no line passes ``width``."""
+    lines = columns([(*row[:-1], "") for row in rows])
+    indent = max(len(line) for line in lines)
+    text = []
+    for line, row in zip(lines, rows):
+        parts = textwrap.wrap(row[-1], max(width - indent, 30), break_long_words=True) or [""]
+        text += [line.ljust(indent) + parts[0], *(" " * indent + part for part in parts[1:])]
+    return [line.rstrip() for line in text]
+
+
 def totals(results: list[CheckResult]) -> tuple[str, str]:
-    """The report's last two lines: the points earned, then how many checks passed and failed."""
-    earned, possible, passed = score(results)
-    return f"points: {earned}/{possible}", f"{passed} passed, {len(results) - passed} failed"
+    """The report's last two lines: the points earned, then how many exercises passed, failed, are to do."""
+    exercises = by_exercise(results)
+    counts = {status: sum(e.status == status for e in exercises) for status in ("passed", "FAILED", "to do")}
+    return (f"points: {score(results)[0]}/{score(results)[1]}",
+            f"exercises: {counts['passed']} passed, {counts['FAILED']} failed, {counts['to do']} to do")
 
 
-def render(results: list[CheckResult]) -> str:
-    """The report as a plain-text table, then a total line."""
-    lines = columns([HEADER, *table_rows(results)])
-    lines.insert(1, "-" * min(120, len(lines[0])))
-    lines += ["", *totals(results)]
-    return "\n".join(line.rstrip() for line in lines)
+def render(results: list[CheckResult], verbose: bool = False, folder: str = "lessons") -> str:
+    """The report as text: where to go next, a line per exercise (per check with ``verbose``), the totals."""
+    exercises = by_exercise(results)
+    if verbose:  # full check names, unwrapped: as wide as they are
+        lines = [line.rstrip() for line in columns([HEADER, *table_rows(results)])]
+    else:
+        lines = wrapped([("lesson", "exercise", "result", "points", "feedback"),
+                         *((e.lesson, e.exercise, e.status, f"{e.earned}/{e.points}", e.feedback) for e in exercises)])
+    lines.insert(1, "-" * min(WIDTH, max(len(line) for line in lines)))
+    return "\n".join([next_step(exercises, folder), "", *lines, "", *totals(results)])
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
@@ -121,11 +204,14 @@ def markdown_cell(text: str) -> str:
 
 
 def render_markdown(results: list[CheckResult]) -> str:
-    """The report as a Markdown table under its total, for a CI job's summary page."""
+    """The report as a Markdown table, a row per exercise, under its totals and next step: a CI job's summary."""
     points, counts = totals(results)
-    lines = ["## Grade report", "", f"**{points}**, {counts}", "",
-             "| " + " | ".join(HEADER) + " |", "| --- | --- | --- | --- | ---: | --- |"]
-    lines += ["| " + " | ".join(markdown_cell(cell) for cell in row) + " |" for row in table_rows(results)]
+    exercises = by_exercise(results)
+    lines = ["## Grade report", "", f"**{points}**, {counts}; {markdown_cell(next_step(exercises))}", "",
+             "| lesson | exercise | result | points | feedback |", "| --- | --- | --- | ---: | --- |"]
+    lines += ["| " + " | ".join(markdown_cell(cell) for cell in (e.lesson, e.exercise, e.status,
+                                                                   f"{e.earned}/{e.points}", e.feedback)) + " |"
+              for e in exercises]
     return "\n".join(lines) + "\n"
 
 
@@ -165,6 +251,21 @@ def render_junit_xml(results: list[CheckResult]) -> str:
 # The report files ./course grade can write besides its table, by option.
 REPORT_FILES: dict[str, Callable[[list[CheckResult]], str]] = {
     "json": render_json, "junit_xml": render_junit_xml, "markdown": render_markdown}
+
+
+def unwritable(path: Path) -> str:
+    """Why the report cannot be written to ``path`` ("" if it can), found before the grade, not after it."""
+    if path.is_dir():
+        return f"{path} is a folder"
+    folder = path.parent
+    while not folder.exists():  # write_report makes the missing folders
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{folder} is a file, not a folder"
+    target = path if path.exists() else folder
+    if not os.access(target, os.W_OK):
+        return f"{target} is not writable"
+    return ""
 
 
 def write_report(path: Path, text: str) -> None:
@@ -213,10 +314,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="also write the report to FILE as JUnit XML (a test case per check), for any CI")
     parser.add_argument("--markdown", type=Path, metavar="FILE",
                         help="also write the report to FILE as a Markdown table, e.g. for a CI job's summary")
+    parser.add_argument("--verbose", action="store_true", help="a line per check, with its full name")
     args = parser.parse_args(argv)
     report_files = {option: path for option in REPORT_FILES if (path := getattr(args, option))}
     if args.known_wrong and report_files:
         parser.error("--json, --junit-xml and --markdown write the grade report, which --known-wrong does not give")
+    for option, path in report_files.items():
+        if problem := unwritable(path):
+            print(f"./course grade: cannot write the --{option.replace('_', '-')} report: {problem}.", file=sys.stderr)
+            return 2
     try:
         lessons = [find_lesson(args.lesson, args.target)] if args.lesson is not None else None
     except ValueError as error:
@@ -226,9 +332,14 @@ def main(argv: list[str] | None = None) -> int:
         print(table)
         return 0 if all_caught else 1
     results = grade(args.target, lessons)
-    print(render(results))
+    print(render(results, args.verbose, args.target))
     for option, path in report_files.items():
-        write_report(path, REPORT_FILES[option](results))
+        try:
+            write_report(path, REPORT_FILES[option](results))
+        except OSError as error:  # the table above still holds the grade
+            print(f"./course grade: cannot write the --{option.replace('_', '-')} report to {path}: "
+                  f"{error.strerror or error}.", file=sys.stderr)
+            return 2
     return 0 if results and all(r.passed for r in results) else 1
 
 

@@ -8,6 +8,10 @@ COUNT_WORDS = "counts = Counter(word for text in texts for word in clean_review(
 FREQUENT = "frequent = [word for word, count in counts.most_common(max_words) if count >= min_count]"
 TRAIN_VOCABULARY = "vocabulary = build_vocabulary(imdb.train.texts, max_words, min_count)"
 LOOK_UP = "review = [vocabulary.get(word, 1) for word in clean_review(text).split()[:length]]"
+LENGTHS = "return np.array([len(clean_review(text).split()) for text in texts], dtype=np.int64)"
+FOLDS = ("    folds = StratifiedGroupKFold(n_splits=round(1 / fraction), shuffle=True, random_state=seed)\n"
+         "    train_rows, validation_rows = next(folds.split(reviews.texts, reviews.labels, groups=reviews.movies))\n")
+DRAWN = "the smallest of the inputs drawn with GRADE_SEED"  # the feedback of a randomized check
 
 KNOWN_WRONG = [
     # 1.1 describe_split
@@ -25,13 +29,23 @@ KNOWN_WRONG = [
           ('breaks = sum("<br />" in text for text in reviews.texts)',
            'breaks = sum("br" in text for text in reviews.texts)'),
           feedback="counted the letters 'br' anywhere"),
+    wrong("1.1", "negatives assumed to be half the split",
+          ('"negative": len(reviews) - positive,', '"negative": len(reviews) // 2,'),
+          feedback=DRAWN),
+    wrong("1.1", "a break at the very start missed",
+          ('breaks = sum("<br />" in text for text in reviews.texts)',
+           'breaks = sum(text.find("<br />") > 0 for text in reviews.texts)'),
+          feedback="missed the reviews that start with '<br />'"),
     # 1.2 clean_review
     wrong("1.2", "no lower-casing",
           (CLEAN_TAGS, 'text = re.sub(r"<[^>]{0,40}>", " ", text)'),
           feedback="upper-case letters were dropped"),
     wrong("1.2", "HTML tags kept",
           (CLEAN_TAGS, "text = text.lower()"),
-          feedback=r"the HTML tags became words \('br'\)"),
+          feedback=r"the HTML tags became words \('br', 'i'\): replace every tag"),
+    wrong("1.2", "only the line breaks replaced",
+          (CLEAN_TAGS, 'text = text.replace("<br />", " ").lower()'),
+          feedback=r"the HTML tags became words \('br', 'i'\): replace every tag"),
     wrong("1.2", "tags removed without a space",
           (CLEAN_TAGS, 'text = re.sub(r"<[^>]{0,40}>", "", text).lower()'),
           feedback="words on either side of a tag were glued together"),
@@ -44,6 +58,12 @@ KNOWN_WRONG = [
     wrong("1.2", "spaces at the ends kept",
           (SQUASH, 'return re.sub(r"[^a-z]+", " ", text)'),
           feedback="extra spaces were kept"),
+    wrong("1.2", "letters of every alphabet kept",
+          (SQUASH, 'return " ".join("".join(c if c.isalpha() else " " for c in text).split())'),
+          feedback="letters outside a-z were kept"),
+    wrong("1.2", "tags with attributes kept",
+          (CLEAN_TAGS, 'text = re.sub(r"</?\\w+\\s*/?>", " ", text).lower()'),
+          feedback=DRAWN),
     # 1.3 review_lengths
     wrong("1.3", "characters counted",
           ("np.array([len(clean_review(text).split()) for text in texts], dtype=np.int64)",
@@ -60,6 +80,12 @@ KNOWN_WRONG = [
     wrong("1.3", "float lengths",
           ("for text in texts], dtype=np.int64)", "for text in texts], dtype=float)"),
           feedback="expected whole numbers as an int array, got float64"),
+    wrong("1.3", "an empty review counted as one word",
+          (LENGTHS, LENGTHS.replace(".split())", '.split(" "))')),
+          feedback="a review without words counted as one word"),
+    wrong("1.3", "no dtype: float for no reviews",
+          (LENGTHS, LENGTHS.replace(", dtype=np.int64)", ")")),
+          feedback=r"np.array\(\[\]\) is a float array"),
     # 1.4 build_vocabulary
     wrong("1.4", "min_count excluded (> instead of >=)",
           (FREQUENT, FREQUENT.replace(">=", ">")),
@@ -76,6 +102,13 @@ KNOWN_WRONG = [
     wrong("1.4", "words numbered from 1",
           ("enumerate(frequent, start=2)", "enumerate(frequent, start=1)"),
           feedback="the most frequent word has id 1, the id of <UNK>"),
+    wrong("1.4", "ties broken alphabetically",
+          (FREQUENT, "frequent = [word for word, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))"
+                     "[:max_words]\n                if count >= min_count]"),
+          feedback="ties broken alphabetically"),
+    wrong("1.4", "reviews counted, not words (document frequency)",
+          (COUNT_WORDS, COUNT_WORDS.replace("clean_review(text).split()", "set(clean_review(text).split())")),
+          feedback=DRAWN),
     # 1.5 vectorize_splits
     wrong("1.5", "vocabulary from train and test",
           (TRAIN_VOCABULARY, TRAIN_VOCABULARY.replace("imdb.train.texts", "imdb.train.texts + imdb.test.texts")),
@@ -103,6 +136,9 @@ KNOWN_WRONG = [
           ("return vocabulary, encode(imdb.train.texts), encode(imdb.test.texts)",
            "return vocabulary, np.zeros((len(imdb.train), length), dtype=np.int32), encode(imdb.test.texts)"),
           feedback="the train ids are all zeros"),
+    wrong("1.5", "min_count not passed on",
+          (TRAIN_VOCABULARY, "vocabulary = build_vocabulary(imdb.train.texts, max_words)"),
+          feedback=DRAWN),
     wrong("1.6", "review by review",
           ("train_rows, validation_rows = next(folds.split(reviews.texts, reviews.labels, groups=reviews.movies))",
            "train_rows, validation_rows = train_test_split(np.arange(len(reviews)), test_size=fraction,\n"
@@ -120,4 +156,11 @@ KNOWN_WRONG = [
           ("folds = StratifiedGroupKFold(n_splits=round(1 / fraction), shuffle=True, random_state=seed)",
            "folds = StratifiedGroupKFold(n_splits=round(1 / fraction))"),
           feedback="the seed is not used"),
+    wrong("1.6", "held-out movies rounded down to none",
+          (FOLDS, "    movies = np.unique(reviews.movies)\n"
+                  "    held_out = np.random.default_rng(seed).choice(movies, size=int(fraction * len(movies)), "
+                  "replace=False)\n"
+                  "    validation = np.isin(reviews.movies, held_out)\n"
+                  "    train_rows, validation_rows = np.flatnonzero(~validation), np.flatnonzero(validation)\n"),
+          feedback=DRAWN),
 ]

@@ -12,6 +12,7 @@ NB_PRODUCT = "return sparse.csr_matrix(binary @ sparse.diags(ratio.astype(np.flo
 SCORES = ("scores = [accuracy_score(y_valid, make_model(c).fit(x_train, y_train).predict(x_valid)) "
           "for c in candidates]")
 CHOICE = "return candidates[int(np.argmax(scores))]"
+DRAWN = "the smallest of the inputs drawn with GRADE_SEED"  # the feedback of a randomized check
 
 KNOWN_WRONG = [
     # 2.1 make_vectorizer
@@ -33,6 +34,15 @@ KNOWN_WRONG = [
     wrong("2.1", "unigrams only",
           ("ngram_range=(1, 2)", "ngram_range=(1, 1)"),
           feedback="no word pairs"),
+    wrong("2.1", "apostrophes kept at the ends of words",
+          (TOKENS, "token_pattern=r\"(?u)[\\w']+\","),
+          feedback="apostrophes at the ends of words were kept"),
+    wrong("2.1", "float64 weights",
+          ("ngram_range=(1, 2), min_df=2, sublinear_tf=True, dtype=np.float32,", "ngram_range=(1, 2), min_df=2, sublinear_tf=True,"),
+          feedback="expected float32 weights"),
+    wrong("2.1", "one apostrophe a word",
+          (TOKENS, "token_pattern=r\"(?u)\\b\\w+(?:'\\w+)?\\b\","),
+          feedback=DRAWN),
     # 2.2 log_count_ratio
     wrong("2.2", "counts instead of binarised features",
           ("binary = sparse.csr_matrix(features > 0, dtype=np.float64)",
@@ -56,6 +66,9 @@ KNOWN_WRONG = [
           (P_SUM, "p = alpha + binary[labels == 1].sum(axis=0)"),
           (Q_SUM, "q = alpha + binary[labels == 0].sum(axis=0)"),
           feedback=r"expected one ratio per feature, shape \(4,\), got \(1, 4\)"),
+    wrong("2.2", "squeezed, not flattened",
+          (P_SUM, P_SUM.replace(".ravel()", ".squeeze()")), (Q_SUM, Q_SUM.replace(".ravel()", ".squeeze()")),
+          feedback=r"squeeze\(\) drops every axis of length 1"),
     # 2.3 nb_features
     wrong("2.3", "dense output",
           (NB_PRODUCT, "return (binary @ sparse.diags(ratio.astype(np.float32))).toarray()"),
@@ -69,6 +82,9 @@ KNOWN_WRONG = [
     wrong("2.3", "binarised in place",
           (NB_BINARY, "binary = features.tocsr()\n    binary.data[:] = 1"),
           feedback="the features passed in were changed in place"),
+    wrong("2.3", "rows scaled, not columns",
+          (NB_PRODUCT, "return sparse.csr_matrix(sparse.diags(ratio.astype(np.float32)) @ binary)"),
+          feedback=DRAWN),
     # 2.4 choose_c
     wrong("2.4", "chosen by training accuracy",
           (SCORES, SCORES.replace("y_valid", "y_train").replace("predict(x_valid)", "predict(x_train)")),
@@ -89,4 +105,16 @@ KNOWN_WRONG = [
     wrong("2.4", "the index, not the C",
           (CHOICE, "return int(np.argmax(scores))"),
           feedback="the index of the best candidate, not its C"),
+    wrong("2.4", "the best score starts at 0",
+          (SCORES, "best_c, best = None, 0.0\n"
+                   "    for c in candidates:\n"
+                   "        score = accuracy_score(y_valid, make_model(c).fit(x_train, y_train).predict(x_valid))\n"
+                   "        if score > best:\n"
+                   "            best_c, best = c, score"),
+          (CHOICE, "return best_c"),
+          feedback="nothing chosen when every candidate scores 0"),
+    wrong("2.4", "candidates sorted before the choice",
+          (SCORES, SCORES.replace("for c in candidates]", "for c in sorted(candidates)]")),
+          (CHOICE, "return sorted(candidates)[int(np.argmax(scores))]"),
+          feedback=DRAWN),
 ]

@@ -149,4 +149,11 @@ KNOWN_WRONG = [
           ('model = load_model(folder / "model.keras")',
            'model = keras.saving.load_model(folder / "model.keras", safe_mode=False)'),
           feedback="keep Keras's safe mode on"),
+    wrong("3.6", "a folder whose parent must exist",
+          ("    folder.mkdir(parents=True, exist_ok=True)\n    model.save", "    folder.mkdir(exist_ok=True)\n    model.save"),
+          feedback="to make the folder and its parents"),
+    wrong("3.5", "Keras's own progress bar",
+          ("epochs=epochs, callbacks=callbacks,\n                     verbose=fit_verbosity())",
+           "epochs=epochs, callbacks=callbacks)"),
+          feedback="expected fit to print nothing when fit_verbosity"),
 ]

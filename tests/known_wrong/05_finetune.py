@@ -9,6 +9,7 @@ MASK = "padding_mask[token_ids != 0] = 1"
 LOGITS = 'logits = keras.layers.Dense(2, name="logits")(keras.layers.Dropout(dropout)(pooled))'
 OPTIMIZER = "optimizer = keras.optimizers.AdamW(learning_rate=schedule, weight_decay=0.01)"
 EXCLUDE = "optimizer.exclude_from_weight_decay(var_list=no_weight_decay(classifier.trainable_variables))"
+STARTS = "starts = [*range(0, len(ids) - budget, stride), len(ids) - budget]"
 CONFIDENCE = 'return [("positive", float(p[1])) if p[1] >= 0.5 else ("negative", float(p[0])) for p in probabilities]'
 
 KNOWN_WRONG = [
@@ -20,7 +21,12 @@ KNOWN_WRONG = [
           feedback="a review within the budget is kept whole"),
     wrong("5.1", "one token short", (KEEP, KEEP.replace("(budget - head)", "(budget - head - 1)")),
           feedback=r"expected select_tokens\(range\(10\), 4, 'tail'\) == \[6, 7, 8, 9\], got \[7, 8, 9\]"),
+    wrong("5.1", "right on ten ids only", (KEEP, KEEP + " if len(ids) == 10 else list(ids[:budget])"),
+          feedback="the smallest of the inputs drawn with GRADE_SEED"),
     wrong("5.2", "padded to max_length", (LENGTH, "length = max_length"), feedback="padded to max_length"),
+    wrong("5.2", "padded to the first review's length",
+          (LENGTH, "length = min(max_length, len(token_lists[0]) + 2)"),
+          feedback=r"expected pack\(\[.*the smallest of the inputs drawn"),
     wrong("5.2", "no [SEP]", ("sequence = [cls_id, *tokens[: length - 2], sep_id]",
                               "sequence = [cls_id, *tokens[: length - 2]]"),
           feedback=r"expected token_ids \[\[101, 7, 8, 9, 102\]"),
@@ -51,6 +57,21 @@ KNOWN_WRONG = [
           (EXCLUDE, 'optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "layer_norm", "bias"])'),
           feedback="name patterns miss KerasHub's LayerNorm weights"),
     wrong("5.3", "no exclusions", (EXCLUDE, "pass"), feedback="expected no weight decay on LayerNorm weights"),
+    wrong("5.5", "the last window left out", (STARTS, "starts = [*range(0, len(ids) - budget, stride)]"),
+          feedback="the last window ends at the review's end"),
+    wrong("5.5", "windows running past the end", (STARTS, "starts = [*range(0, len(ids), stride)]"),
+          feedback="every window holds budget ids"),
+    wrong("5.5", "the stride ignored", (STARTS, STARTS.replace("stride)", "budget)")),
+          feedback=r"expected split_windows\(range\(10\), 4, 3\) =="),
+    wrong("5.5", "no window for a short review", ("    if len(ids) <= budget:\n        return [list(ids)]\n",
+                                                  "    if len(ids) <= budget:\n        return []\n"),
+          feedback="a review within budget is one window"),
+    wrong("5.5", "the last window added twice when it starts on the stride",
+          (STARTS, "starts = [*range(0, len(ids) - budget + 1, stride), len(ids) - budget]"),
+          feedback=r"expected split_windows\(range\(10\), 4, 3\) =="),
+    wrong("5.5", "right on the worked examples only",
+          (STARTS, STARTS + "\n    if len(ids) > 10:\n        starts = starts[:1]"),
+          feedback="the smallest of the inputs drawn with GRADE_SEED"),
     wrong("5.4", "the positive probability as confidence",
           (CONFIDENCE, 'return [("positive" if p[1] >= 0.5 else "negative", float(p[1])) for p in probabilities]'),
           feedback="the probability of 'positive', whatever the label"),

@@ -20,6 +20,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from shared.grading.plugin import is_lesson_file
+
 
 def dict_difference(expected: dict, found: object) -> str:
     """"missing: a; unexpected: b; wrong: c (expected 1, got 2)" between two dictionaries."""
@@ -239,7 +241,7 @@ def _lesson_line(error: BaseException) -> str:
     """" (at lessons/NN_topic.py:LINE)" for the innermost frame of the error in a lesson file, or ""."""
     for frame in reversed(traceback.extract_tb(error.__traceback__)):
         path = Path(frame.filename)
-        if path.parent.name in ("lessons", "solutions") and path.parent.parent.name != "tests":
+        if is_lesson_file(path):
             return f" (at {path.parent.name}/{path.name}:{frame.lineno})"
     return ""
 
@@ -259,3 +261,30 @@ def _raise_rank_error(outcomes: dict[int, tuple[str, object]]) -> None:
     hint = " — the ranks did not meet in the same collective operation: every rank must call the same ones, in the " \
            "same order, with the same src or dst" if unmatched else ""
     raise AssertionError(f"{name} on rank {rank}: {first_line[:160]}{where}{hint}")
+
+
+def saved_twice(save: Callable[[Path], object], folder: Path, name: str) -> Path:
+    """``save(folder)`` into a folder whose parent is new too, as a lesson saves to artifacts/..., then again, as
+    a save after more training replaces the first; the folder the last save returned. A failed mkdir is
+    reported as the mistake it is."""
+    for attempt in ("first", "second"):
+        try:
+            folder = Path(save(folder))
+        except FileExistsError as error:
+            raise AssertionError(f"expected a {attempt} {name} into {folder.name} to replace the first, got "
+                                 f"FileExistsError: {error} — mkdir(parents=True, exist_ok=True)") from None
+        except FileNotFoundError as error:
+            raise AssertionError(f"expected {name} to make the folder and its parents, got FileNotFoundError: "
+                                 f"{error} — mkdir(parents=True, exist_ok=True)") from None
+    return folder
+
+
+def check_quiet_when_fit_verbosity_says_so(lesson, monkeypatch, capsys, run: Callable[[], object]) -> None:
+    """``run()`` with the lesson's fit_verbosity() saying 0: a fit that prints is given another verbose."""
+    monkeypatch.setattr(lesson, "fit_verbosity", lambda: 0)
+    capsys.readouterr()
+    run()
+    printed = capsys.readouterr().out
+    assert not printed.strip(), (
+        f"expected fit to print nothing when fit_verbosity() says 0, got {printed.strip()[:80]!r}: "
+        "verbose=fit_verbosity()")

@@ -8,16 +8,21 @@ skipped: it is caught already.
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
+import sys
 import types
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from shared.data import Imdb, load_imdb, stratified_sample
+from shared.grading import guard
 from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, import_lesson
 from shared.grading.notebook import KERNEL_LESSON
@@ -36,8 +41,11 @@ class Variant:
     feedback: str = ""  # the pattern the feedback of a check that catches this variant shows
 
 
-def variants(lesson_number: str, exercise: str) -> list[Variant]:
+def variants(lesson_number: str, exercise: str, mutants: str | None = None) -> list[Variant]:
     solution = find_lesson(lesson_number, "solutions")
+    if mutants:  # any failed check kills a mutant: the empty pattern matches every feedback
+        return [Variant(mutant["name"], solution, mutant["source"])
+                for mutant in json.loads(Path(mutants).read_text()) if mutant["exercise"] == exercise]
     text = solution.read_text(encoding="utf-8")
     return [Variant(UNTOUCHED, ROOT / "lessons" / solution.name)] + [
         Variant(mistake.name, solution, apply(text, mistake), mistake.feedback)
@@ -47,7 +55,7 @@ def variants(lesson_number: str, exercise: str) -> list[Variant]:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     marker = metafunc.definition.get_closest_marker("exercise")
     if metafunc.config.getoption("known_wrong") and "lesson" in metafunc.fixturenames and marker:
-        found = variants(metafunc.module.LESSON, marker.args[0])
+        found = variants(metafunc.module.LESSON, marker.args[0], metafunc.config.getoption("mutants"))
         metafunc.parametrize("lesson", found, indirect=True, ids=[v.name for v in found], scope="module")
 
 
@@ -93,9 +101,44 @@ def lesson(request: pytest.FixtureRequest) -> types.ModuleType:
     if (kernel_lesson := request.config.stash.get(KERNEL_LESSON, None)) is not None:
         return kernel_lesson
     variant = getattr(request, "param", None)
-    if variant is not None:
-        return import_lesson(variant.path, variant.source)
-    return import_lesson(find_lesson(request.module.LESSON, request.config.getoption("target")))
+    path = variant.path if variant is not None else find_lesson(request.module.LESSON, request.config.getoption("target"))
+    guard.watch(path)  # from here on, this file's code may not read solutions/ or tests/
+    with time_limit(float(os.environ.get("LESSON_LOAD_SECONDS", "120"))):
+        module = import_lesson(path, variant.source if variant is not None else None)
+    guard.refuse_borrowed_answers(module, path)
+    return module
+
+
+class LessonLoadTimeout(TimeoutError):
+    """Loading the lesson (its cells but the long ones) ran past its time limit."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise LessonLoadTimeout in the code running after ``seconds``: a check's own limit (pytest-timeout)
+    covers the check, not the fixture that loads the lesson."""
+    def stop(signum, frame):
+        raise LessonLoadTimeout(f"loading the lesson took longer than {seconds:g} s, its time limit: an endless "
+                                "loop outside a function, or a long run in a cell not tagged long?")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(scope="module")
+def reference(request: pytest.FixtureRequest) -> types.ModuleType:
+    """The reference solution of the test module's lesson, which randomized checks compare the lesson with."""
+    path = find_lesson(request.module.LESSON, "solutions")
+    graded = sys.modules.get(f"lesson_{path.stem}")
+    module = import_lesson(path)
+    if graded is not None:  # the graded lesson keeps its name: its classes pickle by it
+        sys.modules[graded.__name__] = graded
+    return module
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Graded checks of lesson 0: versions, label counts on the real data, a tiny forward pass."""
+"""Graded checks of lesson 0: versions, label counts on the real data, a tiny forward pass; label counts and the
+tiny model's sizes also against the reference on inputs drawn at grade time (tests/lessons/randomized.py)."""
 
 from importlib.metadata import version
 
@@ -6,6 +7,8 @@ import keras
 import numpy as np
 import pytest
 from checking import dict_difference, output_kind, output_layer, to_numpy, which_mistake
+from hypothesis import strategies as st
+from randomized import check_agrees_with_reference
 
 from shared.data import Reviews
 
@@ -40,9 +43,45 @@ def test_label_counts_on_an_unbalanced_subset(lesson):
     assert counts == expected, f"expected {expected} for 10 positive and 3 negative reviews, got {counts}{mistake}"
 
 
+class ShownReviews(Reviews):
+    """Reviews that a failed drawn check shows by what exercise 0.2 reads of them: the labels."""
+
+    def __repr__(self) -> str:
+        return f"Reviews(labels={self.labels.tolist()})"
+
+
+def drawn_splits() -> st.SearchStrategy[Reviews]:
+    """Splits of 0 to 40 reviews with any labels: none, all positive, all negative, unbalanced either way."""
+    return st.lists(st.integers(0, 1), max_size=40).map(lambda labels: ShownReviews(
+        [f"review {i}" for i in range(len(labels))], np.array(labels, dtype=np.int64), np.where(labels, 8, 2)))
+
+
+@pytest.mark.exercise("0.2", points=1)
+def test_label_counts_on_drawn_splits(lesson, reference):
+    check_agrees_with_reference("label_counts", lesson.label_counts, reference.label_counts, st.tuples(drawn_splits()))
+
+
+def model_sizes(build):
+    """What tiny_model's arguments decide, read from the model built with them: its parameters and the shape of
+    its output for a batch of 3 reviews of 5 ids."""
+    def sizes(vocabulary_size: int, embedding_dim: int) -> tuple:
+        model = build(vocabulary_size=vocabulary_size, embedding_dim=embedding_dim)
+        ids = (np.arange(15).reshape(3, 5) % vocabulary_size).astype("int32")
+        return model.count_params(), tuple(to_numpy(model(ids)).shape)
+    return sizes
+
+
+@pytest.mark.exercise("0.3", points=1)
+def test_tiny_model_sizes_follow_its_arguments(lesson, reference):
+    check_agrees_with_reference("(parameters, output shape) of tiny_model", model_sizes(lesson.tiny_model),
+                                model_sizes(reference.tiny_model), st.tuples(st.integers(2, 300), st.integers(1, 24)),
+                                examples=40)
+
+
 @pytest.mark.exercise("0.3", points=1)
 def test_tiny_model_averages_then_applies_a_sigmoid(lesson):
-    keras.utils.set_random_seed(0)
+    # unseeded on purpose: the check compares the model with its own weights, and seeding Keras imports
+    # TensorFlow, for seconds of this check's time
     model = lesson.tiny_model(vocabulary_size=50, embedding_dim=4)
     ids = np.array([[1, 2, 3, 7], [4, 5, 6, 9]], dtype="int32")
     kind, probabilities, logits = output_kind(model, ids)

@@ -1,26 +1,88 @@
-"""Graded checks of lesson 1: split counts, cleaning, lengths, the vocabulary, id sequences.
+"""Graded checks of lesson 1: split counts, cleaning, lengths, the vocabulary, id sequences, the split by movie.
 
 Each check compares what the learner's function returns with what it should, and where a known mistake
 (tests/known_wrong/01_data.py) explains the difference, names it. Checks of later exercises build their
 expectations from the learner's own earlier functions (clean_review, build_vocabulary), so that one
-exercise's mistake does not fail the next one's checks.
+exercise's mistake does not fail the next one's checks. Worked examples come first; then the edges each
+statement names, then answers compared with the reference's on drawn inputs (tests/lessons/randomized.py).
 """
 
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
 from checking import dict_difference, which_mistake, which_of
+from hypothesis import strategies as st
+from randomized import check_agrees_with_reference, check_holds
 
 from shared.data import Imdb, Reviews
 
 LESSON = "01"
 
 
-def reviews_of(texts: list[str], labels=None) -> Reviews:
-    labels = np.arange(len(texts)) % 2 if labels is None else np.asarray(labels)
-    return Reviews(texts, labels, np.where(labels == 1, 8, 2))
+class ShownReviews(Reviews):
+    """Reviews that a failed drawn check shows by what exercise 1.1 to 1.5 read of them."""
+
+    def __repr__(self) -> str:
+        return f"Reviews(texts={self.texts!r}, labels={self.labels.tolist()})"
+
+
+class MoviesReviews(Reviews):
+    """Reviews that a failed drawn check of exercise 1.6 shows by their movies and labels."""
+
+    def __repr__(self) -> str:
+        return f"Reviews(movies={self.movies.tolist()}, labels={self.labels.tolist()})"
+
+
+class ShownImdb(Imdb):
+    def __repr__(self) -> str:
+        return f"Imdb(train={self.train.texts!r}, test={self.test.texts!r})"
+
+
+def reviews_of(texts: list[str], labels=None, kind: type[Reviews] = Reviews) -> Reviews:
+    labels = np.arange(len(texts)) % 2 if labels is None else np.asarray(labels, dtype=np.int64)
+    return kind(list(texts), labels, np.where(labels == 1, 8, 2))
+
+
+# Pieces of drawn reviews. No "<" or ">" outside a tag and no tag over 40 characters: there, right tag patterns
+# (<[^>]*>, <.*?>, the reference's) disagree, and the statement does not say which is meant.
+TAGS = ["<br />", "<br/>", "<BR>", "<i>", "</i>", "<p class='note'>", '<a href="https://www.imdb.com/title/tt01">',
+        "</a>"]
+WORDS = ["film", "Film", "GOOD", "good", "bad", "it's", "zebra", "café"]
+SEPARATORS = [" ", " ", ". ", ", ", "<br />", "!", " 10/10 ", "\t"]
+
+
+def raw_reviews() -> st.SearchStrategy[str]:
+    """Texts with what cleaning handles: both cases, letters outside a-z, digits, punctuation, white space, tags."""
+    return st.lists(st.sampled_from(TAGS) | st.text("abyzABYZéÉ09 \t\n.,!?'-/&;", max_size=8),
+                    max_size=10).map("".join)
+
+
+def word_reviews() -> st.SearchStrategy[str]:
+    """Texts of a few words, repeated (counts, ties, min_count) and written several ways (case, punctuation)."""
+    return st.lists(st.sampled_from(WORDS + SEPARATORS), max_size=12).map("".join)
+
+
+PROBES = {"clean_review": ("A review.",), "build_vocabulary": (["a review"],)}
+
+
+@contextmanager
+def reference_calling(reference, lesson, *names: str) -> Iterator:
+    """The reference solution calling the learner's own ``names`` (clean_review, build_vocabulary) instead of its
+    own: a drawn check judges one exercise, not again the exercises it calls."""
+    for name in names:  # one not done yet fails here; in both answers alike, it would make them agree
+        getattr(lesson, name)(*PROBES[name])
+    saved = {name: getattr(reference, name) for name in names}
+    try:
+        for name in names:
+            setattr(reference, name, getattr(lesson, name))
+        yield reference
+    finally:
+        for name, function in saved.items():
+            setattr(reference, name, function)
 
 
 def learner_words(lesson, texts: list[str]) -> list[list[str]]:
@@ -60,6 +122,31 @@ def test_describe_split_counts_the_real_data(lesson, imdb):
                                          f"{dict_difference(expected[name], found)}")
 
 
+@pytest.mark.exercise("1.1", points=1)
+def test_describe_split_counts_breaks_at_either_end_of_a_review(lesson):
+    texts = ["<br />Starts with a break.", "<br />", "Ends with one.<br />", "No break.", "Brilliant, no tag."]
+    found = lesson.describe_split(reviews_of(texts, [0, 1, 0, 1, 1]))
+    breaks = found.get("with_html_breaks") if isinstance(found, dict) else found
+    mistake = which_mistake(breaks, {"missed the reviews that start with '<br />' (find() gives 0 there, not > 0): "
+                                     "test '<br />' in text": 1})
+    assert breaks == 3, (f"expected with_html_breaks=3 for {texts} (a break first, alone and last), "
+                         f"got {breaks!r}{mistake}")
+
+
+def labelled_reviews() -> st.SearchStrategy[Reviews]:
+    """Splits of 0 to 8 reviews, any labels (all positive, all negative, unbalanced), breaks anywhere or nowhere."""
+    texts = st.lists(st.lists(st.sampled_from(["<br />", "br", "Brave", " good", ".", " "]), max_size=5).map("".join),
+                     max_size=8)
+    return texts.flatmap(lambda texts: st.lists(st.integers(0, 1), min_size=len(texts), max_size=len(texts)).map(
+        lambda labels: reviews_of(texts, labels, ShownReviews)))
+
+
+@pytest.mark.exercise("1.1", points=1)
+def test_describe_split_on_drawn_splits(lesson, reference):
+    check_agrees_with_reference("describe_split", lesson.describe_split, reference.describe_split,
+                                st.tuples(labelled_reviews()))
+
+
 # --------------------------------------------------------------------------- 1.2 clean_review
 
 
@@ -75,7 +162,7 @@ SPACES = "extra spaces were kept: collapse runs of spaces into one and strip bot
 CLEANING_MISTAKES = [  # (the mistake, what it makes of a review); a mistake may be written several ways
     ("upper-case letters were dropped: lower-case the text before removing non-letters",
      lambda raw: _letters(_tags(raw))),
-    ("the HTML tags became words ('br'): remove the tags before removing non-letters",
+    ("the HTML tags became words ('br', 'i'): replace every tag, <[^>]*>, by a space before keeping the letters",
      lambda raw: _letters(raw.lower())),
     ("words on either side of a tag were glued together: replace each tag by a space",
      lambda raw: _letters(_tags(raw, by="").lower())),
@@ -85,6 +172,10 @@ CLEANING_MISTAKES = [  # (the mistake, what it makes of a review); a mistake may
      lambda raw: " ".join(re.sub(r"[^a-z\s]", "", _tags(raw).lower()).split())),
     (SPACES, lambda raw: re.sub(r"[^a-z]+", " ", _tags(raw).lower())),
     (SPACES, lambda raw: re.sub(r"[^a-z]", " ", _tags(raw).lower())),
+    ("letters outside a-z were kept (\"café\"): str.isalpha() is true of every alphabet's letters; replace "
+     "all but a-z", lambda raw: " ".join("".join(c if c.isalpha() else " " for c in _tags(raw).lower()).split())),
+    ("a tag with attributes was kept (<a href=...>): match any tag, <[^>]*>",
+     lambda raw: _letters(_tags(raw, r"</?\w+\s*/?>").lower())),
 ]
 
 
@@ -100,6 +191,28 @@ def test_clean_review(lesson, raw, clean):
     found = lesson.clean_review(raw)
     mistake = which_of(found, [(name, make(raw)) for name, make in CLEANING_MISTAKES])
     assert found == clean, f"expected clean_review({raw!r}) == {clean!r}, got {found!r}{mistake}"
+
+
+@pytest.mark.exercise("1.2", points=1)
+@pytest.mark.parametrize("raw, clean", [
+    ("", ""),
+    ("10/10 !!! :-)", ""),
+    ("<br />Tags first and last<br />", "tags first and last"),
+    ('See <a href="https://www.imdb.com/title/tt01">this</a>.', "see this"),
+    ("<BR>LOUD<BR/>", "loud"),
+    ("Café crème", "caf cr me"),
+    ("tab\tnew\nline\r\nend", "tab new line end"),
+], ids=["empty", "no letters", "tags at both ends", "a tag with attributes", "upper-case tags",
+        "letters outside a-z", "tabs and line breaks"])
+def test_clean_review_on_its_edges(lesson, raw, clean):
+    found = lesson.clean_review(raw)
+    mistake = which_of(found, [(name, make(raw)) for name, make in CLEANING_MISTAKES])
+    assert found == clean, f"expected clean_review({raw!r}) == {clean!r}, got {found!r}{mistake}"
+
+
+@pytest.mark.exercise("1.2", points=1)
+def test_clean_review_on_drawn_reviews(lesson, reference):
+    check_agrees_with_reference("clean_review", lesson.clean_review, reference.clean_review, st.tuples(raw_reviews()))
 
 
 @pytest.mark.exercise("1.2", points=1)
@@ -127,6 +240,39 @@ def test_review_lengths(lesson, small_imdb):
     assert np.array_equal(found, expected), (
         f"expected lengths {expected[:5].tolist()}..., got {found[:5].tolist()}...{mistake}")
     assert found.dtype.kind in "iu", f"expected whole numbers as an int array, got {found.dtype}"
+
+
+@pytest.mark.exercise("1.3", points=1)
+def test_review_lengths_of_reviews_without_words(lesson):
+    texts = ["", "!!! 10/10", "<br /><br />", "One.", "two words"]
+    found = lesson.review_lengths(texts)
+    expected = [len(words) for words in learner_words(lesson, texts)]
+    mistake = which_of(found, [("a review without words counted as one word: str.split(\" \") gives [\"\"] for an "
+                                "empty text, str.split() gives []", [len(t.split(" ")) for t in
+                                                                     (lesson.clean_review(t) for t in texts)])])
+    assert np.array_equal(np.asarray(found), expected), (
+        f"expected {expected} words for {texts}, got {np.asarray(found).tolist()}{mistake}")
+
+
+@pytest.mark.exercise("1.3", points=1)
+def test_review_lengths_of_no_reviews(lesson):
+    found = lesson.review_lengths([])
+    kind = f"a {found.dtype} array of shape {found.shape}" if isinstance(found, np.ndarray) else type(found).__name__
+    assert isinstance(found, np.ndarray) and found.shape == (0,) and found.dtype.kind in "iu", (
+        f"expected an empty int array for no reviews, got {kind}"
+        + (" — np.array([]) is a float array: ask for dtype=int" if kind.startswith("a float") else ""))
+
+
+def int64(lengths):
+    """Int lengths of any width as int64: the statement asks for an int array, not for a width."""
+    return lengths.astype(np.int64) if isinstance(lengths, np.ndarray) and lengths.dtype.kind in "iu" else lengths
+
+
+@pytest.mark.exercise("1.3", points=1)
+def test_review_lengths_on_drawn_reviews(lesson, reference):
+    with reference_calling(reference, lesson, "clean_review"):
+        check_agrees_with_reference("review_lengths", lambda texts: int64(lesson.review_lengths(texts)),
+                                    reference.review_lengths, st.tuples(st.lists(raw_reviews(), max_size=6)))
 
 
 # --------------------------------------------------------------------------- 1.4 build_vocabulary
@@ -211,6 +357,24 @@ def test_vocabulary_matches_the_reference_recipe_on_real_reviews(lesson, small_i
                                f"{vocabulary_feedback(found, expected, vocabulary_mistakes(texts, words, 2_000, 5))}")
 
 
+@pytest.mark.exercise("1.4", points=1)
+def test_vocabulary_cut_inside_a_tie_keeps_the_first_seen(lesson):
+    texts = ["zebra film", "film zebra acting acting"]  # each word twice: zebra first, then film, then acting
+    found = lesson.build_vocabulary(texts, max_words=2, min_count=2)
+    expected = {"<PAD>": 0, "<UNK>": 1, "zebra": 2, "film": 3}
+    mistakes = [("ties broken alphabetically: words of equal count keep their order of first appearance, as "
+                 "Counter.most_common gives them", {"<PAD>": 0, "<UNK>": 1, "acting": 2, "film": 3})]
+    assert found == expected, (f"with max_words=2, min_count=2 and three words seen twice each, "
+                               f"{vocabulary_feedback(found, expected, mistakes)} (expected {expected}, got {found})")
+
+
+@pytest.mark.exercise("1.4", points=1)
+def test_vocabulary_on_drawn_corpora(lesson, reference):
+    corpora = st.tuples(st.lists(word_reviews(), max_size=6), st.integers(0, 8), st.integers(0, 5))
+    with reference_calling(reference, lesson, "clean_review"):
+        check_agrees_with_reference("build_vocabulary", lesson.build_vocabulary, reference.build_vocabulary, corpora)
+
+
 # --------------------------------------------------------------------------- 1.5 vectorize_splits
 
 
@@ -286,6 +450,27 @@ def test_vocabulary_comes_from_the_training_split_only(lesson):
         f"got {test_ids[0].tolist()}")
 
 
+@pytest.mark.exercise("1.5", points=1)
+def test_sequences_on_the_length_edges(lesson):
+    train = reviews_of(["good film bad", "good film bad film", "", "good"])  # length 3: 3 words, 4, none, 1
+    imdb = Imdb(train, reviews_of(["zebra zebra zebra zebra", "film"]))
+    vocabulary, train_ids, test_ids = lesson.vectorize_splits(imdb, max_words=10, min_count=1, length=3)
+    for name, found, split in (("train", train_ids, imdb.train), ("test", test_ids, imdb.test)):
+        check_ids(name, found, learner_words(lesson, split.texts), vocabulary, 3)
+
+
+@pytest.mark.exercise("1.5", points=1)
+def test_sequences_on_drawn_imdbs(lesson, reference):
+    def split(size: int) -> st.SearchStrategy[Reviews]:
+        texts = st.lists(word_reviews(), min_size=1, max_size=size)
+        return texts.map(lambda texts: reviews_of(texts, kind=ShownReviews))
+
+    imdbs = st.builds(ShownImdb, split(5), split(4))
+    cases = st.tuples(imdbs, st.integers(0, 8), st.integers(0, 4), st.integers(1, 8))
+    with reference_calling(reference, lesson, "clean_review", "build_vocabulary"):
+        check_agrees_with_reference("vectorize_splits", lesson.vectorize_splits, reference.vectorize_splits, cases)
+
+
 def split_vocabulary_mistake(lesson, vocabulary: dict, imdb: Imdb) -> str:
     """" — <mistake>" when a known mistake of exercise 1.5 builds ``vocabulary`` (max_words=3000, min_count=5)."""
     train = imdb.train.texts
@@ -357,3 +542,54 @@ def test_movie_split_follows_fraction_and_seed(lesson):
     others = [np.sort(split_rows(lesson, reviews, 0.2, seed)[1]) for seed in (1, 2, 3)]
     assert not all(np.array_equal(other, np.sort(validation_rows)) for other in others), (
         "expected other seeds to give other splits — the seed is not used: shuffle=True, random_state=seed")
+
+
+@pytest.mark.exercise("1.6", points=1)
+def test_movie_split_holds_out_half_for_a_fraction_of_one_half(lesson):
+    reviews = movies_reviews(seed=1)
+    train_rows, validation_rows = split_rows(lesson, reviews, 0.5, 0)
+    shared = set(reviews.movies[train_rows]) & set(reviews.movies[validation_rows])
+    share = len(validation_rows) / len(reviews)
+    assert not shared and 0.3 <= share <= 0.7, (
+        f"expected about half the reviews for validation with fraction=0.5 (two folds), and no movie on both "
+        f"sides, got {share:.1%} and {len(shared)} movies on both sides")
+
+
+def split_problem(lesson, reviews: Reviews, fraction: float, seed: int) -> str:
+    """What the lesson's split of ``reviews`` breaks of exercise 1.6's promises, or "" if nothing."""
+    parts = [np.asarray(rows) for rows in lesson.movie_split(reviews, fraction, seed)]
+    every = np.sort(np.concatenate(parts))
+    if not np.array_equal(every, np.arange(len(reviews))):
+        return f"to give each row once, in one part or the other, got {parts[0].tolist()} and {parts[1].tolist()}"
+    if not all(len(part) for part in parts):
+        return (f"to give each part reviews ({len(set(reviews.movies))} movies, one fold in {round(1 / fraction)} "
+                f"to validation), got {len(parts[0])} training and {len(parts[1])} validation rows")
+    if shared := sorted(map(str, set(reviews.movies[parts[0]]) & set(reviews.movies[parts[1]]))):
+        return (f"to keep each movie on one side, got {shared[:3]} on both — reviews of the same movie on both "
+                "sides: split by movie (groups=reviews.movies)")
+    again = [np.sort(np.asarray(rows)) for rows in lesson.movie_split(reviews, fraction, seed)]
+    if not all(np.array_equal(a, np.sort(b)) for a, b in zip(again, parts)):
+        return ("to give the same split again for the same seed, got another — "
+                "the split is not seeded: random_state=seed")
+    return ""
+
+
+@st.composite
+def movie_cases(draw) -> tuple[Reviews, float, int]:
+    """(reviews, fraction, seed): k = round(1 / fraction) folds, k movies or more of 1 to 4 reviews each, in any
+    order, and a label with k reviews or more (StratifiedGroupKFold needs both)."""
+    fraction = draw(st.sampled_from([0.5, 0.25, 0.1]) | st.floats(0.05, 0.5))
+    folds = round(1 / fraction)
+    sizes = draw(st.lists(st.integers(1, 4), min_size=folds, max_size=folds + 5))
+    movies = draw(st.permutations([f"tt{movie}" for movie, size in enumerate(sizes) for _ in range(size)]))
+    labels = draw(st.lists(st.integers(0, 1), min_size=len(movies), max_size=len(movies))
+                  .filter(lambda labels: max(labels.count(0), labels.count(1)) >= folds))
+    labels = np.array(labels)
+    reviews = MoviesReviews([f"review {i}" for i in range(len(movies))], labels, np.where(labels == 1, 8, 2),
+                            np.array(movies))
+    return reviews, fraction, draw(st.integers(0, 2**32 - 1))
+
+
+@pytest.mark.exercise("1.6", points=1)
+def test_movie_split_keeps_movies_apart_on_drawn_splits(lesson):
+    check_holds("movie_split", lambda *case: split_problem(lesson, *case), movie_cases(), examples=150)

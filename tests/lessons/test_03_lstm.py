@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import pytest
 import torch
-from checking import (check_calibrated_accuracy, dropout_zeros, output_kind, output_layer, rounded, same, to_numpy,
-                      which_mistake)
+from checking import (check_calibrated_accuracy, check_quiet_when_fit_verbosity_says_so, dropout_zeros, output_kind,
+                      output_layer, rounded, same, saved_twice, to_numpy, which_mistake)
 
 from shared.batches import keras_batches
 from shared.data import stratified_sample, validation_split
@@ -307,6 +307,11 @@ def test_accuracy_metric_thresholds_logits_at_zero(crafted_run):
 
 
 @pytest.mark.exercise("3.5", points=1)
+def test_training_shows_its_progress_as_fit_verbosity_says(lesson, monkeypatch, capsys, tmp_path):
+    check_quiet_when_fit_verbosity_says_so(lesson, monkeypatch, capsys, lambda: crafted_training(lesson, tmp_path))
+
+
+@pytest.mark.exercise("3.5", points=1)
 def test_loss_reads_logits(crafted_run):
     _, history = crafted_run
     expected = math.log1p(math.exp(-LOGIT))  # cross-entropy of label 1 and probability sigmoid(0.25)
@@ -532,7 +537,8 @@ def refusal(load, folder) -> str | None:
 
 @pytest.mark.exercise("3.6", points=2)
 def test_saved_classifier_reloads_to_the_same_predictions(lesson, crafted_classifier, tmp_path):
-    folder = lesson.save_classifier(crafted_classifier, VOCABULARY, tmp_path / "classifier")
+    folder = saved_twice(lambda folder: lesson.save_classifier(crafted_classifier, VOCABULARY, folder),
+                         tmp_path / "runs" / "classifier", "save_classifier")
     model, loaded_vocabulary = lesson.load_classifier(folder)
     assert loaded_vocabulary == VOCABULARY, (
         f"expected the vocabulary to come back unchanged, got {loaded_vocabulary!r:.200}")

@@ -6,9 +6,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from hypothesis import strategies as st
+from randomized import check_agrees_with_reference, token_ids
 from checking import (check_calibrated_accuracy, check_adam_with_weight_decay, check_dropout_of_half,
                       check_no_decay_on_layer_norms_and_biases, check_warm_up_then_linear_decay, output_layer,
-                      pooled_output_mistake, rounded, same, to_numpy, which_mistake)
+                      pooled_output_mistake, rounded, same, saved_twice, to_numpy, which_mistake)
 
 from shared.data import stratified_sample
 from shared.encoders import Encoder, load_encoder
@@ -48,6 +50,12 @@ def test_select_tokens(lesson):
             f"expected select_tokens(range(10), {budget}, {strategy!r}) == {expected}, got {found}{hint}")
 
 
+@pytest.mark.exercise("5.1", points=1)
+def test_select_tokens_on_drawn_reviews(lesson, reference):
+    check_agrees_with_reference("select_tokens", lesson.select_tokens, reference.select_tokens, st.tuples(
+        token_ids(), st.integers(1, 70), st.sampled_from(["head", "tail", "head+tail"])))
+
+
 @pytest.mark.exercise("5.2", points=2)
 def test_pack_pads_to_the_longest_in_the_batch(lesson):
     packed = lesson.pack([[7, 8, 9], [5]], CLS, SEP, max_length=128)
@@ -74,6 +82,13 @@ def test_pack_never_exceeds_max_length(lesson):
     row = np.asarray(packed["token_ids"])[0].tolist()
     assert len(row) == 16 and row[0] == CLS and row[-1] == SEP, (
         f"expected 16 ids, [CLS] 14 tokens [SEP], got {len(row)} ids: {row[:3]} ... {row[-3:]}")
+
+
+@pytest.mark.exercise("5.2", points=1)
+def test_pack_on_drawn_batches(lesson, reference):
+    batches = st.tuples(st.lists(token_ids(40), min_size=1, max_size=5), st.just(CLS), st.just(SEP),
+                        st.integers(3, 48))
+    check_agrees_with_reference("pack", lesson.pack, reference.pack, batches)
 
 
 def inputs_of(encoder: Encoder, texts: list[str]) -> dict:
@@ -184,7 +199,8 @@ def test_saved_model_and_tokenizer_reload_to_the_same_predictions(lesson, encode
     keras.utils.set_random_seed(0)
     classifier = lesson.build_classifier(encoder, total_steps=10)
     before = lesson.predict_sentiment(classifier, encoder.preprocessor.tokenizer, TEXTS, max_length=64)
-    folder = lesson.save_finetuned(classifier, encoder, tmp_path / "finetuned")
+    folder = saved_twice(lambda folder: lesson.save_finetuned(classifier, encoder, folder),
+                         tmp_path / "runs" / "finetuned", "save_finetuned")
     reloaded, tokenizer = lesson.load_finetuned(folder)
     text = ["Café society: an unwatchable, oddly MOVING film."]
     assert same(to_numpy(tokenizer(text)), to_numpy(encoder.preprocessor.tokenizer(text))), (
@@ -231,3 +247,23 @@ def test_a_tokenizer_that_is_not_the_saved_one_is_refused(lesson, encoder, tmp_p
     assert message is not None, (
         f"expected load_finetuned to refuse a vocab.txt reordered after saving (a SavedModelError), it loaded{mistake}")
     assert "vocab.txt" in message, f"expected the refusal to name vocab.txt, got {message!r}"
+
+
+@pytest.mark.exercise("5.5", points=2)
+def test_split_windows_worked_example(lesson):
+    cases = [((list(range(10)), 4, 3), [[0, 1, 2, 3], [3, 4, 5, 6], [6, 7, 8, 9]]),
+             ((list(range(10)), 4, 4), [[0, 1, 2, 3], [4, 5, 6, 7], [6, 7, 8, 9]]),
+             ((list(range(4)), 4, 3), [[0, 1, 2, 3]]), ((list(range(3)), 4, 2), [[0, 1, 2]])]
+    for (ids, budget, stride), expected in cases:
+        found = [list(window) for window in lesson.split_windows(ids, budget, stride)]
+        hint = " — a review within budget is one window, kept whole" if len(ids) <= budget else \
+            " — the last window ends at the review's end" if found and found[-1][-1:] != ids[-1:] else \
+            " — every window holds budget ids" if any(len(window) != budget for window in found) else ""
+        assert found == expected, (
+            f"expected split_windows(range({len(ids)}), {budget}, {stride}) == {expected}, got {found}{hint}")
+
+
+@pytest.mark.exercise("5.5", points=2)
+def test_split_windows_on_drawn_reviews(lesson, reference):
+    cases = st.integers(1, 20).flatmap(lambda budget: st.tuples(token_ids(), st.just(budget), st.integers(1, budget)))
+    check_agrees_with_reference("split_windows", lesson.split_windows, reference.split_windows, cases)

@@ -17,7 +17,8 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
-from checking import check_calibrated_accuracy, output_kind, output_layer, rounded, same, to_numpy, which_mistake
+from checking import (check_calibrated_accuracy, check_quiet_when_fit_verbosity_says_so, output_kind, output_layer,
+                      rounded, same, to_numpy, which_mistake)
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
 
@@ -192,6 +193,47 @@ def test_another_encoder_name_or_sequence_length_is_not_read_from_the_cache(less
     assert same(found, expected, atol=1e-4), (
         f"expected the mean of the 32 tokens' vectors at sequence length 32, got an array of shape "
         f"{getattr(found, 'shape', None)} that differs from it")
+
+
+@pytest.mark.exercise("6.2", points=1)
+def test_the_cache_folder_is_made_and_defaults_to_the_courses(lesson, encoder, tmp_path, monkeypatch):
+    nested = tmp_path / "not" / "made" / "yet"
+    try:
+        lesson.embed_reviews(encoder, ["A first review."], nested)
+        lesson.embed_reviews(encoder, ["Another review, into the same folder."], nested)
+    except (FileNotFoundError, FileExistsError) as error:
+        raise AssertionError(f"expected embed_reviews to make the cache folder and its parents, got "
+                             f"{type(error).__name__}: {error} — mkdir(parents=True, exist_ok=True)") from None
+    assert len(list(nested.glob("*.npy"))) == 2, (
+        f"expected two cached files in {nested.relative_to(tmp_path)}, a folder made by the first call, found "
+        f"{sorted(path.name for path in nested.glob('*'))}")
+    monkeypatch.setenv("IMDB_CACHE_DIR", str(tmp_path / "course-cache"))
+    lesson.embed_reviews(encoder, ["No folder given."])
+    found = sorted(path.relative_to(tmp_path).as_posix() for path in (tmp_path / "course-cache").rglob("*.npy"))
+    assert len(found) == 1 and found[0].startswith("course-cache/embeddings/"), (
+        f"expected the cache under default_cache_dir() / 'embeddings' when no cache_dir is given, found {found}")
+
+
+class Progress:
+    """Stands in for progress_bar's bar and keeps what each call to add was given."""
+
+    def __init__(self, total: int, unit: str = ""):
+        self.total, self.added = total, []
+
+    def add(self, count: int, *args, **kwargs) -> None:
+        self.added.append(count)
+
+
+@pytest.mark.exercise("6.2", points=1)
+def test_the_progress_bar_advances_after_each_batch(lesson, encoder, tmp_path, monkeypatch):
+    bars = []
+    monkeypatch.setattr(lesson, "progress_bar", lambda *args, **kwargs: bars.append(Progress(*args, **kwargs))
+                        or bars[-1])
+    lesson.embed_reviews(encoder, ["One.", "Two.", "Three."], tmp_path, batch_size=2)
+    added = [count for bar in bars for count in bar.added]
+    assert len(bars) == 1 and [bar.total for bar in bars] == [3] and added == [2, 1], (
+        f"expected one progress_bar(3, ...) advanced by 2 then 1 (3 reviews in batches of 2), got "
+        f"{len(bars)} bar(s) of {[bar.total for bar in bars]} advanced by {added}")
 
 
 # --------------------------------------------------------------------------- 6.3
@@ -369,9 +411,11 @@ def test_optimizer_is_adamw_at_the_given_learning_rate(opposite_run):
 @pytest.mark.exercise("6.4", points=1)
 def test_train_head_runs_the_epochs_it_is_given_in_batches_of_64(lesson):
     keras.utils.set_random_seed(0)
-    x_train, y_train, x_valid, y_valid = synthetic(opposite=False)
+    x_train, y_train, x_valid, y_valid = synthetic(opposite=False, size=130)  # 3 batches of 64, 2 of 65
     head = logistic_head(x_train.shape[1])
     history = history_of(lesson.train_head(head, x_train, y_train, x_valid, y_valid, epochs=3))
+    assert {"accuracy", "val_accuracy"} <= set(history), (
+        f"expected the accuracy measured beside the loss, got only {sorted(history)}: metrics=['accuracy']")
     epochs = len(history["loss"])
     assert epochs == 3, f"expected 3 epochs from train_head(..., epochs=3), got {epochs}: pass epochs on to fit"
     steps, expected = int(to_numpy(head.optimizer.iterations)), 3 * math.ceil(len(x_train) / 64)
@@ -380,6 +424,13 @@ def test_train_head_runs_the_epochs_it_is_given_in_batches_of_64(lesson):
     assert steps == expected, (
         f"expected {expected} optimizer steps (3 epochs of {len(x_train)} vectors in batches of 64), got "
         f"{steps}{hint}")
+
+
+@pytest.mark.exercise("6.4", points=1)
+def test_train_head_shows_its_progress_as_fit_verbosity_says(lesson, monkeypatch, capsys):
+    x_train, y_train, x_valid, y_valid = synthetic(opposite=False, size=64)
+    check_quiet_when_fit_verbosity_says_so(lesson, monkeypatch, capsys, lambda: lesson.train_head(
+        logistic_head(x_train.shape[1]), x_train, y_train, x_valid, y_valid, epochs=1))
 
 
 # --------------------------------------------------------------------------- 6.4: the described head, real reviews

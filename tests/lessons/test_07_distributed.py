@@ -19,7 +19,8 @@ import pytest
 import torch
 import torch.distributed as dist
 from checking import run_ranks, to_numpy
-from torch.utils.data.distributed import DistributedSampler
+
+from shared.lessons import distributed as reference  # lesson 7's answers, as the lesson exports them
 
 LESSON = "07"
 REVIEWS, WORDS, LENGTH = 32, 20, 6
@@ -53,35 +54,8 @@ def flat_weights(model: keras.Model) -> np.ndarray:
 # --------------------------------------------------------------------------- reference versions
 
 
-def reference_shard(size: int, rank: int, world_size: int, epoch: int, seed: int = 0) -> list[int]:
-    sampler = DistributedSampler(range(size), num_replicas=world_size, rank=rank, shuffle=True, seed=seed)
-    sampler.set_epoch(epoch)
-    return list(sampler)
-
-
-def reference_broadcast(model: keras.Model) -> None:
-    for variable in model.weights:
-        dist.broadcast(variable.value.data, src=0)
-
-
-def reference_average(model: keras.Model) -> None:
-    for variable in model.trainable_weights:
-        dist.all_reduce(variable.value.grad, op=dist.ReduceOp.AVG)
-
-
-def reference_step(model, optimizer, ids, targets, precision, clip_norm=1.0) -> float:
-    optimizer.zero_grad()
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(model(ids, training=True)[:, 0], targets)
-    loss.backward()
-    reference_average(model)
-    if clip_norm is not None:
-        torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-    optimizer.step()
-    return loss.item()
-
-
-REFERENCES = {"shard": reference_shard, "broadcast_weights": reference_broadcast,
-              "average_gradients": reference_average, "train_step": reference_step}
+REFERENCES = {name: getattr(reference, name) for name in ("shard", "broadcast_weights", "average_gradients",
+                                                          "train_step")}
 
 
 def with_references(lesson, graded: str) -> None:
@@ -112,10 +86,10 @@ def simulated_run(ranks: int, batch: int, clip_norm: float | None, mistake: str 
     parameters = [variable.value for variable in model.trainable_weights]
     accumulated, losses = None, []
     for epoch in range(EPOCHS):
-        shards = [reference_shard(REVIEWS, rank, ranks, 0 if mistake == FIXED_ORDER else epoch, SEED)
+        shards = [reference.shard(REVIEWS, rank, ranks, 0 if mistake == FIXED_ORDER else epoch, SEED)
                   for rank in range(ranks)]
         if mistake == WHOLE_DATA:
-            shards = [reference_shard(REVIEWS, 0, 1, epoch, SEED)] * ranks
+            shards = [reference.shard(REVIEWS, 0, 1, epoch, SEED)] * ranks
         step_losses = []
         for start in range(0, len(shards[0]), batch):
             gradients, rank_losses = [], []
@@ -277,11 +251,11 @@ def step_run(lesson, clip_norm: float | None) -> list[np.ndarray]:
     def task(rank: int) -> np.ndarray:
         with_references(lesson, graded="train_step")
         model = tiny_model(RANK_SEEDS[rank])
-        reference_broadcast(model)
+        reference.broadcast_weights(model)
         optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
         precision = lesson.MixedPrecision("cpu", None)
         for epoch in range(EPOCHS):
-            rows = np.array(reference_shard(REVIEWS, rank, 2, epoch, SEED))
+            rows = np.array(reference.shard(REVIEWS, rank, 2, epoch, SEED))
             for start in range(0, len(rows), BATCH):
                 batch = rows[start : start + BATCH]
                 lesson.train_step(model, optimizer, IDS[batch], torch.as_tensor(LABELS[batch]), precision, clip_norm)
@@ -314,6 +288,80 @@ def test_the_averaged_gradient_is_clipped(step_runs):
                           "averaged one, after average_gradients"})
 
 
+class Logged:
+    """Stands in for the model, the optimizer or the precision of one step, and logs what the step does."""
+
+    def __init__(self, wrapped, log: list[str], autocasting: list[bool] | None = None):
+        self._wrapped, self._log, self._autocasting = wrapped, log, autocasting if autocasting is not None else [False]
+
+    def __call__(self, *args, **kwargs):  # the model's forward pass
+        training = kwargs.get("training", args[1] if len(args) > 1 else None)
+        inside = " under precision.autocast()" if self._autocasting[0] else ""
+        self._log.append(f"forward (training={training}){inside}")
+        return self._wrapped(*args, **kwargs)
+
+    def zero_grad(self, *args, **kwargs):
+        self._log.append("zero_grad")
+        return self._wrapped.zero_grad(*args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._wrapped, name)
+
+
+class LoggedScaler:
+    def __init__(self, log: list[str]):
+        self._log = log
+
+    def scale(self, loss: torch.Tensor) -> torch.Tensor:
+        self._log.append("scale")
+        return loss
+
+    def unscale_(self, optimizer) -> None:
+        self._log.append("unscale_")
+
+    def step(self, optimizer) -> None:
+        self._log.append("step")
+        optimizer.step()
+
+    def update(self) -> None:
+        self._log.append("update")
+
+
+class LoggedPrecision:
+    def __init__(self, log: list[str], autocasting: list[bool]):
+        self.scaler, self._autocasting = LoggedScaler(log), autocasting
+
+    @contextlib.contextmanager
+    def autocast(self):
+        self._autocasting[0] = True
+        try:
+            yield
+        finally:
+            self._autocasting[0] = False
+
+
+STEP_ORDER = ["zero_grad", "forward (training=True) under precision.autocast()", "scale", "average_gradients",
+              "unscale_", "clip_grad_norm_", "step", "update"]
+
+
+@pytest.mark.exercise("7.3", points=1)
+def test_the_step_takes_its_parts_in_the_stated_order(lesson, monkeypatch):
+    """Mixed precision's parts on a CPU do nothing that shows in the weights: their order is logged instead."""
+    log, autocasting = [], [False]
+    clip = torch.nn.utils.clip_grad_norm_
+    monkeypatch.setattr(lesson, "average_gradients", lambda model: log.append("average_gradients"))
+    monkeypatch.setattr(torch.nn.utils, "clip_grad_norm_", lambda *args, **kwargs: log.append("clip_grad_norm_")
+                        or clip(*args, **kwargs))
+    model = tiny_model(RANK_SEEDS[0])
+    optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    lesson.train_step(Logged(model, log, autocasting), Logged(optimizer, log), IDS[:BATCH],
+                      torch.as_tensor(LABELS[:BATCH]), LoggedPrecision(log, autocasting), clip_norm=1.0)
+    missing = [part for part in STEP_ORDER if part not in log]
+    assert log == STEP_ORDER, (
+        f"expected the step's parts in the order {STEP_ORDER}, got {log}"
+        + (f" — missing {missing}" if missing else " — in another order"))
+
+
 # --------------------------------------------------------------------------- 7.4 train_data_parallel
 
 
@@ -324,7 +372,7 @@ def torchrun_environment(rank: int, machines: int) -> dict[str, str]:
             "LOCAL_WORLD_SIZE": str(per_machine), "GROUP_RANK": str(rank // per_machine)}
 
 
-def loop_run(lesson, folder, machines: int) -> list[dict]:
+def loop_run(lesson, folder, machines: int, labels: np.ndarray = LABELS) -> list[dict]:
     """Each rank's weights, returned losses, printed text and written files after lesson.train_data_parallel."""
     def task(rank: int) -> dict:
         with_references(lesson, graded="train_data_parallel")
@@ -333,7 +381,7 @@ def loop_run(lesson, folder, machines: int) -> list[dict]:
         own_folder = folder / f"rank{rank}"
         printed = io.StringIO()
         with contextlib.redirect_stdout(printed):
-            losses = lesson.train_data_parallel(model, optimizer, IDS, LABELS, BATCH, EPOCHS, seed=SEED, clip_norm=None,
+            losses = lesson.train_data_parallel(model, optimizer, IDS, labels, BATCH, EPOCHS, seed=SEED, clip_norm=None,
                                                 folder=own_folder)
         return {"weights": flat_weights(model), "losses": [float(loss) for loss in losses],
                 "printed": printed.getvalue(), "written": sorted(path.name for path in own_folder.iterdir())}
@@ -387,3 +435,23 @@ def test_only_rank_zero_prints_and_saves(loop_runs):
         assert not second["written"] and not second["printed"].strip(), (
             f"expected rank 1 to print and save nothing, {where}; it printed {second['printed'].strip()[:80]!r} and "
             f"saved {second['written']}{mistake}")
+
+
+@pytest.mark.exercise("7.4", points=1)
+def test_rank_zero_prints_each_epochs_loss_as_stated(loop_runs):
+    first = loop_runs[1][0]
+    expected = [f"epoch {epoch}/{EPOCHS}: training loss {loss:.4f}" for epoch, loss in enumerate(first["losses"], 1)]
+    assert first["printed"].strip().splitlines() == expected, (
+        f"expected rank 0 to print {expected}, got {first['printed'].strip().splitlines()}")
+
+
+@pytest.mark.exercise("7.4", points=1)
+def test_the_loop_takes_the_labels_as_the_data_gives_them(lesson, loop_runs, tmp_path):
+    hint = "make the targets float32 tensors (torch.as_tensor(..., dtype=torch.float32))"
+    try:
+        found = loop_run(lesson, tmp_path, 1, LABELS.astype("int64"))[0]  # whole numbers, as load_imdb gives them
+    except AssertionError as error:  # a rank's error, as one line
+        raise AssertionError(f"expected int64 labels (as load_imdb gives them) to train, got {error}: {hint}") from None
+    assert np.allclose(found["weights"], loop_runs[1][0]["weights"], atol=1e-6), (
+        f"expected the same training from int64 labels (as load_imdb gives them) as from float32 ones, got other "
+        f"weights: {hint}")
