@@ -1,0 +1,303 @@
+"""Mutation testing of the graded checks: small mistakes made automatically in the reference solutions.
+
+    python -m benchmarks.mutation --lesson 5          # one lesson
+    python -m benchmarks.mutation --lesson 5 --list   # the mutants only, nothing graded
+
+Inside each ``# BEGIN SOLUTION`` / ``# END SOLUTION`` region an AST mutator makes one change at a time: an
+arithmetic operator or a comparison swapped, a constant moved, ``and``/``or`` swapped, a ``not`` or a minus
+dropped, a call's statement dropped, a keyword argument dropped, two positional arguments swapped. Every
+mutant is graded with the checks of its own exercise (one process per lesson, as ``--known-wrong`` grades);
+one failed check kills it. Mutants that survive are listed; those that compute the same thing as the
+reference (equivalent) are judged by hand in ``EQUIVALENT``, with the reason. One object per lesson and run
+is appended to benchmarks/mutation.json and the table in RESULTS.md is rendered from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import datetime
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from benchmarks.run import hardware
+from shared.grading.generate import BEGIN, END
+from shared.grading.lessons import find_lesson
+from shared.grading.report import grade_lesson
+from shared.records import append_record
+
+RECORDS = Path(__file__).resolve().parent / "mutation.json"
+GRADE_SECONDS = 7_200  # a lesson's mutants, graded one after another
+_EXERCISE = "# ## Exercise "
+_OPERATORS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult, ast.Div: ast.Mult,
+              ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult}
+_COMPARISONS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq,
+                ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+# Survivors judged to compute what the reference computes, by lesson and mutant name: the one-line reason.
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "00_setup": {
+        "line 88:16: keyword dropped: keras.Input(shape=(None,), dtype=\"int32\") -> (keras.Input(shape=(None,)))":
+            "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
+    },
+    "02_classical": {
+        "line 81:13: keyword dropped: sparse.csr_matrix(features > 0, dtype=np.float64) -> (sparse.csr_matrix(features > 0))":
+            "the column sums of a boolean matrix are the same counts as those of its float64 copy",
+        "line 99:13: keyword dropped: sparse.csr_matrix(features > 0, dtype=np.float32) -> (sparse.csr_matrix(features > 0))":
+            "a boolean matrix times float32 ratios is the same float32 matrix as the float32 copy's product",
+        "line 117:14: arguments swapped: accuracy_score(y_valid, make_model(c).fit(x_train, y_train).predict... -> (accuracy_score(make_model(c).fit(x_train, y_train).predict(x_valid...":
+            "accuracy is symmetric: the share of the two label lists that agree",
+    },
+    "04_small_bert": {
+        "line 90:11: keyword dropped: keras.Input(shape=(), dtype=\"string\", name=\"text\") -> (keras.Input(shape=(), dtype='string'))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 91:21: keyword dropped: HubLayer(preprocess_handle, name=\"preprocessing\") -> (HubLayer(preprocess_handle))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 92:13: keyword dropped: HubLayer(encoder_handle, output_key=\"pooled_output\", trainable=trai... -> (HubLayer(encoder_handle, output_key='pooled_output', trainable=tra...":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 95:11: keyword dropped: keras.Model(text, keras.layers.Dense(1, activation=\"sigmoid\", name=... -> (keras.Model(text, keras.layers.Dense(1, activation='sigmoid', name...":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 95:29: keyword dropped: keras.layers.Dense(1, activation=\"sigmoid\", name=\"classifier\") -> (keras.layers.Dense(1, activation='sigmoid'))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+    },
+    "03_lstm": {
+        "line 71:16: keyword dropped: keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\") -> (keras.Input(shape=(None,), dtype='int32'))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 77:11: keyword dropped: keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), name... -> (keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 77:34: keyword dropped: keras.layers.Dense(1, name=\"logit\") -> (keras.layers.Dense(1))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 209:16: keyword dropped: keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\") -> (keras.Input(shape=(None,), dtype='int32'))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 213:11: keyword dropped: keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), name... -> (keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 213:34: keyword dropped: keras.layers.Dense(1, name=\"logit\") -> (keras.layers.Dense(1))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 230:16: keyword dropped: keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\") -> (keras.Input(shape=(None,), dtype='int32'))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 233:11: keyword dropped: keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), name... -> (keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 233:34: keyword dropped: keras.layers.Dense(1, name=\"logit\") -> (keras.layers.Dense(1))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 71:16: keyword dropped: keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\") -> (keras.Input(shape=(None,), name='token_ids'))":
+            "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
+        "line 209:16: keyword dropped: keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\") -> (keras.Input(shape=(None,), name='token_ids'))":
+            "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
+        "line 230:16: keyword dropped: keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\") -> (keras.Input(shape=(None,), name='wordpiece_ids'))":
+            "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
+        "line 269:8: keyword dropped: keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=patience... -> (keras.callbacks.EarlyStopping(patience=patience, restore_best_weig...":
+            "EarlyStopping watches val_loss by default",
+        "line 270:8: keyword dropped: keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=\"val_loss\"... -> (keras.callbacks.ModelCheckpoint(str(checkpoint), save_best_only=Tr...":
+            "ModelCheckpoint watches val_loss by default",
+        "line 337:38: comparison: p >= 0.5 -> (p > 0.5)":
+            "a tie at exactly 0.5, where the statement names no label",
+    },
+    "06_frozen_embeddings": {
+        "line 62:11: keyword dropped: np.asarray(padding_mask, dtype=\"float32\") -> (np.asarray(padding_mask))":
+            "the same means: only the dtype of the weights changes, which the statement does not fix",
+        "line 63:62: arguments swapped: np.maximum(mask.sum(axis=1), 1.0) -> (np.maximum(1.0, mask.sum(axis=1)))":
+            "np.maximum is symmetric",
+        "line 88:77: constant: 16 -> 17":
+            "a key of 17 hex digits of the sha256 is as stable as one of 16",
+        "line 160:17: keyword dropped: keras.Input(shape=(input_dim,), name=\"embedding\") -> (keras.Input(shape=(input_dim,)))":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 167:11: keyword dropped: keras.Model(embeddings, keras.layers.Dense(1, activation=\"sigmoid\")... -> (keras.Model(embeddings, keras.layers.Dense(1, activation='sigmoid'...":
+            "a layer's or model's name, which the statement does not ask for and nothing reads",
+        "line 185:11: keyword dropped: keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=5, resto... -> (keras.callbacks.EarlyStopping(patience=5, restore_best_weights=True))":
+            "EarlyStopping watches val_loss by default",
+        "line 206:15: keyword dropped: TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed) -> (TSNE(init='pca', perplexity=30, random_state=seed))":
+            "2 components are TSNE's default",
+        "line 206:15: keyword dropped: TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed) -> (TSNE(n_components=2, perplexity=30, random_state=seed))":
+            "PCA initialisation is TSNE's default",
+        "line 206:15: keyword dropped: TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed) -> (TSNE(n_components=2, init='pca', random_state=seed))":
+            "a perplexity of 30 is TSNE's default",
+        "line 206:15: keyword dropped: TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed) -> (TSNE(n_components=2, init='pca', perplexity=30))":
+            "initialised by PCA, t-SNE draws nothing at random: the same picture without the seed",
+        "line 206:59: constant: 30 -> 31":
+            "the statement names no perplexity: 31 is as right a t-SNE as 30",
+    },
+    "07_distributed": {
+        "line 130:14: keyword dropped: DistributedSampler(range(size), num_replicas=world_size, rank=rank,... -> (DistributedSampler(range(size), num_replicas=world_size, rank=rank...":
+            "shuffling is DistributedSampler's default",
+        "line 263:21: keyword dropped: torch.tensor(np.mean(step_losses), dtype=torch.float32, device=device) -> (torch.tensor(np.mean(step_losses), device=device))":
+            "a float64 tensor of the mean loss is all-reduced to the same mean, returned as the same float",
+        "line 267:12: keyword dropped: print(f\"epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f}\"... -> (print(f'epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f}'))":
+            "flush changes when the line appears, not what it says",
+        "line 267:87: constant: True -> False":
+            "flush changes when the line appears, not what it says",
+    },
+    "08_error_analysis": {
+        "line 177:20: keyword dropped: np.asarray(probabilities, dtype=np.float64) -> (np.asarray(probabilities))":
+            "the probabilities come as float64 (load_runs converts the saved float16): the conversion changes nothing",
+        "line 292:28: keyword dropped: np.asarray(probabilities, dtype=np.float64) -> (np.asarray(probabilities))":
+            "the probabilities come as float64 (load_runs converts the saved float16): the conversion changes nothing",
+        "line 180:17: keyword dropped: np.argsort(-confidence, kind=\"stable\") -> (np.argsort(-confidence))":
+            "the statement names no order among equally confident mistakes",
+        "line 293:39: arguments swapped: np.linspace(0, 1, bins + 1) -> (np.linspace(1, 0, bins + 1))":
+            "np.digitize numbers decreasing edges backwards, each bin still closed on the left: the same bins, the same sum",
+        "line 349:24: keyword dropped: minimize_scalar(validation_loss, bounds=(-4, 4), method=\"bounded\") -> (minimize_scalar(validation_loss, bounds=(-4, 4)))":
+            "with bounds given, minimize_scalar's method is 'bounded' by default",
+    },
+    "05_finetune": {
+        "line 83:7: comparison: len(ids) <= budget -> (len(ids) < budget)":
+            "a review of exactly budget ids is kept whole by either branch: its head and its tail join into all of it",
+        "line 302:7: comparison: len(ids) <= budget -> (len(ids) < budget)":
+            "a review of exactly budget ids gives the one window starting at 0 by either branch",
+        "line 103:13: arguments swapped: min(max_length, max(len(tokens) for tokens in token_lists) + 2) -> "
+        "(min(max((len(tokens) for tokens in token_lists)) + 2, max_length))": "min is symmetric",
+        'line 176:13: keyword dropped: keras.layers.Dense(2, name="logits") -> (keras.layers.Dense(2))':
+            "a layer's name, which the statement does not ask for and nothing reads",
+        'line 177:17: keyword dropped: keras.Model(inputs, logits, name="finetuned_bert") -> (keras.Model(inputs, logits))':
+            "the model's name, which the statement does not ask for and nothing reads",
+        "line 241:4: keyword dropped: (folder / \"vocab.txt\").write_text(\"\\n\".join(tokenizer.get_vocabular... -> "
+        "((folder / 'vocab.txt').write_text('\\n'.join(tokenizer.get_vocabula...":
+            "encoding dropped: the same bytes wherever the default encoding is UTF-8, as on the course's machines",
+        "line 269:41: comparison: p[1] >= 0.5 -> (p[1] > 0.5)":
+            "a tie at exactly 0.5, where the statement names no label",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Mutant:
+    exercise: str
+    name: str  # "line N:COLUMN: kind: old -> new"
+    source: str  # the whole solution file, mutated
+
+
+def regions(text: str) -> list[tuple[int, int, str]]:
+    """(first line, last line, exercise) of every solution region, 1-based and inclusive."""
+    found, exercise, start = [], "", 0
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(_EXERCISE):
+            exercise = line[len(_EXERCISE):].split()[0]
+        if line.strip() == BEGIN:
+            start = number
+        elif line.strip() == END:
+            found.append((start, number, exercise))
+    return found
+
+
+def changes(node: ast.AST) -> Iterator[tuple[ast.AST, str]]:
+    """Each mutated copy of ``node`` (only the node itself changed), with what changed."""
+    if isinstance(node, ast.BinOp) and type(node.op) in _OPERATORS:
+        yield _with(node, op=_OPERATORS[type(node.op)]()), "operator"
+    if isinstance(node, ast.Compare):
+        for index, op in enumerate(node.ops):
+            if type(op) in _COMPARISONS:
+                ops = [*node.ops[:index], _COMPARISONS[type(op)](), *node.ops[index + 1:]]
+                yield _with(node, ops=ops), "comparison"
+    if isinstance(node, ast.BoolOp):
+        yield _with(node, op=ast.Or() if isinstance(node.op, ast.And) else ast.And()), "and/or"
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.Not, ast.USub)):
+        yield node.operand, "unary dropped"
+    if isinstance(node, ast.Constant) and type(node.value) in (int, float, bool):
+        value = (not node.value if isinstance(node.value, bool) else node.value + 1 if isinstance(node.value, int)
+                 else node.value * 2 if node.value else 1.0)
+        yield ast.Constant(value), "constant"
+    if isinstance(node, ast.Call):
+        for index in range(len(node.keywords)):
+            yield _with(node, keywords=[*node.keywords[:index], *node.keywords[index + 1:]]), "keyword dropped"
+        if len(node.args) >= 2 and not any(isinstance(a, ast.Starred) for a in node.args[:2]):
+            yield _with(node, args=[node.args[1], node.args[0], *node.args[2:]]), "arguments swapped"
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        yield ast.Pass(), "call dropped"
+
+
+def _with(node: ast.AST, **fields) -> ast.AST:
+    changed = copy.copy(node)
+    for field, value in fields.items():
+        setattr(changed, field, value)
+    return changed
+
+
+def mutants(text: str) -> list[Mutant]:
+    """Every mutant of the solution regions of ``text``, in file order."""
+    lines = text.encode("utf-8").splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    data, found, seen = text.encode("utf-8"), [], {text}
+    spans = regions(text)
+    for node in ast.walk(ast.parse(text)):
+        if not hasattr(node, "lineno"):
+            continue
+        exercise = next((ex for first, last, ex in spans if first < node.lineno and node.end_lineno < last), None)
+        if exercise is None:
+            continue
+        start = offsets[node.lineno - 1] + node.col_offset  # col_offset counts UTF-8 bytes
+        end = offsets[node.end_lineno - 1] + node.end_col_offset
+        original = data[start:end].decode("utf-8")
+        for changed, kind in changes(node):
+            new = ast.unparse(changed)
+            if not isinstance(changed, ast.stmt) and not isinstance(changed, (ast.Constant, ast.Name)):
+                new = f"({new})"  # an expression keeps its place among its neighbours' operators
+            source = (data[:start] + new.encode("utf-8") + data[end:]).decode("utf-8")
+            name = f"line {node.lineno}:{node.col_offset}: {kind}: {_short(original)} -> {_short(new)}"
+            if source not in seen:  # two changes that give the same file are one mutant
+                seen.add(source)
+                names = {mutant.name for mutant in found}  # two that read the same once shortened are numbered
+                name = next(f"{name} #{n}" if n > 1 else name for n in range(1, len(found) + 2)
+                            if (f"{name} #{n}" if n > 1 else name) not in names)
+                found.append(Mutant(exercise, name, source))
+    return sorted(found, key=lambda m: [int(n) for n in m.name.split()[1].rstrip(":").split(":")])
+
+
+def _short(code: str, width: int = 70) -> str:
+    code = " ".join(code.split())
+    return code if len(code) <= width else code[: width - 3] + "..."
+
+
+def grade_mutants(lesson: Path, found: list[Mutant]) -> dict[str, bool]:
+    """Whether each mutant (by name) failed a check of its exercise: killed."""
+    with tempfile.TemporaryDirectory() as scratch:
+        listing = Path(scratch) / "mutants.json"
+        listing.write_text(json.dumps([asdict(mutant) for mutant in found]))
+        results = grade_lesson(lesson, "solutions", known_wrong_mode=True, mutants=listing, seconds=GRADE_SECONDS)
+    if broken := [r for r in results if r.exercise == "-" and r.check != "(the repository)"]:
+        raise RuntimeError(f"the checks of {lesson.name} did not run: {broken}")  # a changed file is only a warning
+    return {mutant.name: any(r.variant == mutant.name and not r.passed for r in results) for mutant in found}
+
+
+def record(lesson: Path, found: list[Mutant], killed: dict[str, bool], seconds: float) -> dict:
+    equivalent = EQUIVALENT.get(lesson.stem, {})
+    survivors = [m.name for m in found if not killed[m.name]]
+    judged = {name: reason for name, reason in equivalent.items() if name in survivors}
+    counted = len(found) - len(judged)
+    return {"lesson": lesson.stem, "mutants": len(found), "killed": sum(killed.values()),
+            "survived": len(survivors) - len(judged), "equivalent": judged,
+            "score": round(sum(killed.values()) / counted, 4) if counted else None,
+            "survivors": [name for name in survivors if name not in judged],
+            "seconds": round(seconds), "hardware": hardware(),
+            "command": f"python -m benchmarks.mutation --lesson {int(lesson.stem[:2])}",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lesson", required=True, help="the lesson number")
+    parser.add_argument("--list", action="store_true", help="list the mutants; grade nothing")
+    parser.add_argument("--note", help="conditions worth knowing beside the numbers (e.g. a shared CPU)")
+    args = parser.parse_args(argv)
+    lesson = find_lesson(args.lesson, "solutions")
+    found = mutants(lesson.read_text(encoding="utf-8"))
+    if args.list:
+        print("\n".join(f"{m.exercise}  {m.name}" for m in found))
+        return 0
+    started = time.perf_counter()
+    result = record(lesson, found, grade_mutants(lesson, found), time.perf_counter() - started)
+    if args.note:
+        result["note"] = args.note
+    append_record(result, RECORDS)
+    print(json.dumps({key: result[key] for key in ("lesson", "mutants", "killed", "survived", "score")}))
+    print("\n".join(f"survived: {name}" for name in result["survivors"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+"""The mutation benchmark (benchmarks/mutation.py): its mutants, and the survivors judged equivalent by hand,
+which are keyed by the mutant's name (its line and column) and so go stale when a solution's lines move."""
+
+import pytest
+
+from benchmarks.mutation import EQUIVALENT, mutants
+from shared.grading.generate import BEGIN, END
+from shared.paths import ROOT
+
+
+@pytest.mark.parametrize("lesson", sorted(EQUIVALENT))
+def test_every_mutant_judged_equivalent_is_one_the_solution_still_yields(lesson):
+    names = {mutant.name for mutant in mutants((ROOT / "solutions" / f"{lesson}.py").read_text(encoding="utf-8"))}
+    stale = sorted(set(EQUIVALENT[lesson]) - names)
+    assert not stale, f"{lesson}: no mutant of the solution is named {stale[0]!r}: its line moved? judge it again"
+
+
+def test_mutants_change_the_solution_regions_alone_and_name_what_changed():
+    text = (f"# ## Exercise 9.1 — Add\n\ndef add(a, b):\n    {BEGIN}\n    return a * b if a > 0 else 2\n    {END}\n\n\n"
+            "def untouched(a):\n    return a - 1\n")
+    found = mutants(text)
+    assert [mutant.name for mutant in found] == [
+        "line 5:11: operator: a * b -> (a // b)", "line 5:20: comparison: a > 0 -> (a >= 0)",
+        "line 5:24: constant: 0 -> 1", "line 5:31: constant: 2 -> 3"]  # and nothing of untouched()
+    assert all(mutant.exercise == "9.1" and mutant.source.endswith("return a - 1\n") for mutant in found)
