@@ -22,9 +22,10 @@ from pathlib import Path
 
 os.environ["KERAS_BACKEND"] = "torch"
 
-from benchmarks.run import append, hardware, versions  # noqa: E402
+from benchmarks.run import hardware, versions  # noqa: E402
 from benchmarks.run import peak_memory_mb as process_peak_memory_mb  # noqa: E402
-from shared.grading.lessons import find_lesson, import_lesson  # noqa: E402
+from shared.lessons import distributed as lesson  # noqa: E402
+from shared.records import append_record  # noqa: E402
 
 DISTRIBUTED = Path(__file__).resolve().parent / "distributed.json"
 
@@ -46,7 +47,6 @@ def worker(data: str | None, subset: int | None, note: str | None, results: Path
     from shared.data import Imdb, load_imdb, stratified_sample
     from shared.training import describe_device
 
-    lesson = import_lesson(find_lesson("07", "solutions"))
     rank, world_size = lesson.start_process_group()
     imdb = load_imdb(data)
     if subset:
@@ -64,7 +64,7 @@ def worker(data: str | None, subset: int | None, note: str | None, results: Path
                   "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
         if note:
             record["note"] = note
-        append(record, results)
+        append_record(record, results)
         print(f"{world_size} process(es): {result['train_seconds'] / 60:.2f} min of training, "
               f"{result['seconds_per_step'] * 1000:.0f} ms per step, all-reduce alone "
               f"{result['all_reduce_seconds_per_step'] * 1000:.2f} ms; test accuracy {result['test_accuracy']:.4f}",

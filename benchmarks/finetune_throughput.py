@@ -38,7 +38,8 @@ import transformers  # noqa: E402
 from benchmarks.run import hardware, versions  # noqa: E402
 from shared.data import load_imdb, stratified_sample  # noqa: E402
 from shared.encoders import Encoder  # noqa: E402
-from shared.grading.lessons import find_lesson, import_lesson  # noqa: E402
+from shared.lessons import finetune as lesson  # noqa: E402
+from shared.records import append_record  # noqa: E402
 
 THROUGHPUT = Path(__file__).resolve().parent / "throughput.json"
 
@@ -115,7 +116,6 @@ def timed(predict, batches) -> tuple[np.ndarray, float]:
 
 
 def measure(model_folder: Path, reviews: int, batch_size: int, data: str | None, trained_by: str | None) -> dict:
-    lesson = import_lesson(find_lesson("05", "solutions"))
     saved = keras.saving.load_model(model_folder / "model.keras")
     classifier, tokenizer = lesson.load_finetuned(model_folder)  # ready to predict: for_inference
     reference = to_transformers(classifier)
@@ -156,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     record = measure(args.model, args.reviews, args.batch_size, args.data, args.trained_by)
     arguments = sys.argv[1:] if argv is None else argv
     record["command"] = shlex.join(["python", "-m", "benchmarks.finetune_throughput", *arguments])
-    records = json.loads(THROUGHPUT.read_text()) if THROUGHPUT.exists() else []
-    THROUGHPUT.write_text(json.dumps([*records, record], indent=1) + "\n")
+    append_record(record, THROUGHPUT)
     from benchmarks.report import render_all
 
     render_all()

@@ -26,7 +26,8 @@ import torch  # noqa: E402
 
 from benchmarks.run import hardware, versions  # noqa: E402
 from shared.data import load_imdb, stratified_sample  # noqa: E402
-from shared.grading.lessons import find_lesson, import_lesson  # noqa: E402
+from shared.lessons import lstm as lesson  # noqa: E402
+from shared.records import append_record  # noqa: E402
 from shared.text import build_vocabulary, encode  # noqa: E402
 
 STEP_TIMES = Path(__file__).resolve().parent / "step_times.json"
@@ -102,7 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=5, help="timed steps per way (after one warm-up step)")
     args = parser.parse_args(argv)
-    lesson = import_lesson(find_lesson("03"))
     imdb = load_imdb()
     batch = stratified_sample(imdb.train, 64, seed=0)
     x = encode(batch.texts, build_vocabulary(imdb.train.texts), 256)
@@ -126,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
               "torch_threads": torch.get_num_threads(), "hardware": hardware(), "versions": versions(),
               "command": "python -m benchmarks.lstm_step_time",
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    records = json.loads(STEP_TIMES.read_text()) if STEP_TIMES.exists() else []
-    STEP_TIMES.write_text(json.dumps(records + [record], indent=1) + "\n")
+    append_record(record, STEP_TIMES)
     from benchmarks.report import render_all
 
     render_all()

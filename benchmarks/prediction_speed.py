@@ -33,7 +33,8 @@ import torch  # noqa: E402
 
 from benchmarks.run import hardware, versions  # noqa: E402
 from shared.data import load_imdb, stratified_sample  # noqa: E402
-from shared.grading.lessons import find_lesson, import_lesson  # noqa: E402
+from shared.lessons import lstm as lesson  # noqa: E402
+from shared.records import append_record  # noqa: E402
 from shared.text import build_vocabulary, clean_html, encode, words  # noqa: E402
 
 RECORDS = Path(__file__).resolve().parent / "prediction_speed.json"
@@ -74,7 +75,6 @@ def quick_model(lesson, imdb) -> tuple[keras.Model, dict[str, int]]:
 
 
 def measure(model_folder: Path, reviews: int, data: str | None) -> dict:
-    lesson = import_lesson(find_lesson("03", "solutions"))
     imdb = load_imdb(data)
     saved = (model_folder / "model.keras").is_file()
     model, vocabulary = lesson.load_classifier(model_folder) if saved else quick_model(lesson, imdb)
@@ -108,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     record = measure(args.model, args.reviews, args.data)
     arguments = sys.argv[1:] if argv is None else argv
     record["command"] = shlex.join(["python", "-m", "benchmarks.prediction_speed", *arguments])
-    records = json.loads(RECORDS.read_text()) if RECORDS.exists() else []
-    RECORDS.write_text(json.dumps([*records, record], indent=1) + "\n")
+    append_record(record, RECORDS)
     print(json.dumps({key: record[key] for key in ("model", "texts_per_s", "speed_up", "load_average")}, indent=1))
     return 0
 

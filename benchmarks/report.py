@@ -3,7 +3,6 @@ time-to-accuracy plot. ``python -m benchmarks.report`` renders without running a
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -11,9 +10,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from shared.records import RESULTS, read_records  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ANCHORS = [  # published figures the course measures itself against
     ("NB-SVM bigrams (Wang & Manning, 2012)", "91.22%", "classical"),
+    ("NB-SVM uni-, bi- and trigrams (Mesnil et al., 2015)", "91.87%", "classical"),
     ("BiLSTM of a PyTorch sentiment project (5 epochs)", "85.19%", "lstm"),
     ("Small BERT, TensorFlow's \"classify text with BERT\" tutorial", "~85.5%", "small-bert"),
     ("bert-base-uncased fine-tuned, a BERT fine-tuning project", "~93%", "finetune"),
@@ -84,23 +86,49 @@ def render_throughput(throughput: list[dict]) -> str:
             f"at most {newest['max_logit_difference']:.1e} apart.")
 
 
+def newest_of_each(runs: list[dict], key: str) -> list[tuple[object, dict]]:
+    """(key, the newest run with it) for each value of ``key``, sorted by it."""
+    return sorted({run[key]: run for run in runs}.items())
+
+
+def table_with_notes(header: str, rows: list[str], notes: list[str], footer: str) -> str:
+    """A Markdown table (``header`` is its first line, columns split by " | "), its runs' notes, then ``footer``."""
+    rule = "|" + "---|" * header.count(" | ") + "---|"
+    return "\n".join([header, rule, *rows, *(["", *notes] if notes else []), "", footer])
+
+
 def render_distributed(runs: list[dict]) -> str:
     """Lesson 7's data-parallel runs, the newest for each number of processes, as a table."""
     if not runs:
         return "No measurement yet: `python -m benchmarks.distributed`."
-    newest = {run["processes"]: run for run in runs}
+    newest = newest_of_each(runs, "processes")
     rows = [f"| {n} | {r['device']} | {r['batch_per_process']} | {r['train_seconds'] / 60:.2f} min | "
             f"{r['seconds_per_step'] * 1000:.0f} ms | {r['all_reduce_seconds_per_step'] * 1000:.2f} ms "
             f"({r['communication_share']:.1%}) | {r['test_accuracy']:.2%} | {r['date'][:10]} | `{r['command']}` |"
-            for n, r in sorted(newest.items())]
-    notes = [f"- {n} process(es): {r['note']}" for n, r in sorted(newest.items()) if r.get("note")]
-    return "\n".join(["| processes | device | batch per process | training | per step | all-reduce per step (share) "
-                      "| test accuracy | date | command |", "|---|---|---|---|---|---|---|---|---|", *rows,
-                      *(["", *notes] if notes else []), "", "GPU and several machines: not measured."])
+            for n, r in newest]
+    return table_with_notes("| processes | device | batch per process | training | per step | all-reduce per step "
+                            "(share) | test accuracy | date | command |", rows,
+                            [f"- {n} process(es): {r['note']}" for n, r in newest if r.get("note")],
+                            "GPU and several machines: not measured.")
+
+
+def render_mutation(runs: list[dict]) -> str:
+    """The newest mutation-testing run of each lesson, as a table: how many automatic mistakes the checks catch."""
+    if not runs:
+        return "No measurement yet: `python -m benchmarks.mutation --lesson N`."
+    newest = newest_of_each(runs, "lesson")
+    rows = [f"| {lesson} | {r['mutants']} | {r['killed']} | {r['survived']} | {len(r['equivalent'])} | "
+            f"{r['score']:.1%} | {r['seconds'] / 60:.0f} min | {r['date'][:10]} | `{r['command']}` |"
+            for lesson, r in newest]
+    return table_with_notes("| lesson | mutants | killed | survived | equivalent | score | time | date | command |",
+                            rows, [f"- {lesson}: {r['note']}" for lesson, r in newest if r.get("note")],
+                            "The score is the share of the non-equivalent mutants killed; `mutation.json` lists the "
+                            "survivors and, for each mutant judged equivalent, why. Lessons without a row: not "
+                            "measured.")
 
 
 def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = (),
-                    distributed: list[dict] = ()) -> str:
+                    distributed: list[dict] = (), mutation: list[dict] = ()) -> str:
     runs = latest_runs(records)
     machines = sorted({r["hardware"] for r in runs})
     stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
@@ -139,6 +167,14 @@ Versions: {"; ".join(stacks) or "none yet"}.
 
 {render_distributed(list(distributed))}
 
+## Mutation testing of the graded checks
+
+Small mistakes made automatically in each reference solution's exercise code (an operator, a comparison or a
+constant changed, a call or a keyword argument dropped, two arguments swapped: `benchmarks/mutation.py`), each
+graded with its exercise's checks.
+
+{render_mutation(list(mutation))}
+
 ## Published anchors
 
 | model | reported test accuracy | course track |
@@ -171,11 +207,10 @@ def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
     plt.close(figure)
 
 
-def render_all(results: Path = HERE / "results.json", output: Path = HERE) -> None:
-    records = json.loads(results.read_text()) if results.exists() else []
-    extras = [json.loads(path.read_text()) if path.exists() else []
-              for path in (results.parent / "step_times.json", results.parent / "throughput.json",
-                           results.parent / "distributed.json")]
+def render_all(results: Path = RESULTS, output: Path = HERE) -> None:
+    records = read_records(results)
+    extras = [read_records(path) for path in (results.parent / "step_times.json", results.parent / "throughput.json",
+                           results.parent / "distributed.json", results.parent / "mutation.json")]
     (output / "RESULTS.md").write_text(render_markdown(records, *extras))
     plot_time_to_accuracy(records, output / "time_to_accuracy.png")
 

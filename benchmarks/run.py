@@ -6,14 +6,16 @@
 
 Each run appends one object to benchmarks/results.json and saves its per-review probabilities on the
 validation and test splits under benchmarks/predictions/ (float16, named in the object), then RESULTS.md and
-time_to_accuracy.png are rendered again from the whole file. A track is a lesson: its solution's ``CONFIGS``
-and ``run_experiment(imdb, config)`` are what runs, with the Keras backend the lesson declares.
+time_to_accuracy.png are rendered again from the whole file (``shared.records`` reads and writes them). A track
+is a module's ``CONFIGS`` and ``run_experiment(imdb, config)``: a lesson's, as the lesson exports it
+(``shared.lessons``), with the Keras backend the lesson declares, or the ensembles' (``benchmarks/ensemble.py``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -24,13 +26,10 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import numpy as np
-
-from shared.grading.lessons import find_lesson, import_lesson, lesson_backend, lesson_files
-
-TRACKS = {"classical": "02", "lstm": "03", "small-bert": "04", "finetune": "05", "frozen": "06", "ensemble": "08"}
-RESULTS = Path(__file__).resolve().parent / "results.json"
-PREDICTIONS = RESULTS.parent / "predictions"
+# track -> the module whose CONFIGS and run_experiment it runs
+TRACKS = {"classical": "shared.lessons.classical", "lstm": "shared.lessons.lstm",
+          "small-bert": "shared.lessons.small_bert", "finetune": "shared.lessons.finetune",
+          "frozen": "shared.lessons.frozen_embeddings", "ensemble": "benchmarks.ensemble"}
 PACKAGES = ("keras", "keras-hub", "torch", "tensorflow", "scikit-learn", "numpy")
 
 
@@ -61,12 +60,11 @@ def versions() -> dict[str, str]:
 
 def run_track(track: str, config_name: str | None, data: str | None, note: str | None = None) -> list[dict]:
     """Run the track's configurations in this process; return the recorded objects."""
-    solution = find_lesson(TRACKS[track], "solutions")
-    os.environ["KERAS_BACKEND"] = lesson_backend(solution)  # before the lesson imports keras
+    lesson = importlib.import_module(TRACKS[track])  # first: a lesson's module declares the Keras backend
     from shared.data import load_imdb, validation_method
+    from shared.records import append_record, save_predictions
     from shared.training import describe_device
 
-    lesson = import_lesson(solution)
     imdb = load_imdb(data)
     recorded = []
     for name in [config_name] if config_name else list(lesson.CONFIGS):
@@ -83,35 +81,10 @@ def run_track(track: str, config_name: str | None, data: str | None, note: str |
             record.update(save_predictions(record.pop("probabilities"), imdb, f"{track}-{name}-{date[:19]}"))
         if note:
             record["note"] = note
-        append(record)
+        append_record(record)
         recorded.append(record)
         print(json.dumps({k: record[k] for k in ("track", "config", "test_accuracy", "train_seconds")}))
     return recorded
-
-
-def save_predictions(probabilities: dict[str, np.ndarray], imdb, run: str, folder: Path = PREDICTIONS) -> dict:
-    """Save a run's probabilities of "positive" on the validation split (``validation_split(imdb.train)``, the
-    split every lesson validates on) and on the test split, so that analysis and ensembles need no retraining.
-    Returns the fields the run's record gains: the file and the validation accuracy on the whole split."""
-    from shared.data import validation_indices
-
-    held_out = validation_indices(imdb.train)[1]
-    if (len(probabilities["validation"]), len(probabilities["test"])) != (len(held_out), len(imdb.test)):
-        raise ValueError(f"expected {len(held_out)} validation and {len(imdb.test)} test probabilities, got "
-                         f"{len(probabilities['validation'])} and {len(probabilities['test'])}.")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{run.replace(':', '')}.npz"
-    np.savez_compressed(path, validation_index=held_out.astype(np.int32),
-                        validation=np.asarray(probabilities["validation"], np.float16),
-                        test=np.asarray(probabilities["test"], np.float16))
-    accuracy = np.mean((np.asarray(probabilities["validation"]) > 0.5) == imdb.train.labels[held_out])
-    return {"predictions": path.relative_to(folder.parent).as_posix(), "validation_accuracy": float(accuracy)}
-
-
-def append(record: dict, path: Path = RESULTS) -> None:
-    records = json.loads(path.read_text()) if path.exists() else []
-    records.append(record)
-    path.write_text(json.dumps(records, indent=1) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", help="conditions worth knowing beside the numbers (e.g. a shared CPU)")
     args = parser.parse_args(argv)
     if args.track == "all":  # one process per track: each lesson has its own Keras backend
-        written = {path.name[:2] for path in lesson_files("solutions")}
-        for track in (t for t, number in TRACKS.items() if number in written):
+        for track in TRACKS:
             command = [sys.executable, "-m", "benchmarks.run", "--track", track]
             print("$", shlex.join(command), flush=True)
             options = [*(["--data", args.data] if args.data else []), *(["--note", args.note] if args.note else [])]

@@ -6,11 +6,17 @@ import numpy as np
 import pytest
 
 from benchmarks import report, run
-from shared.grading.lessons import find_lesson
+from shared.paths import ROOT
+from shared.records import BENCHMARKS, read_records
 
 FIELDS = {"track", "config", "validation", "test_accuracy", "train_seconds", "infer_reviews_per_s", "peak_memory_mb",
           "hardware", "versions", "command", "date"}
-RECORDS = json.loads(run.RESULTS.read_text()) if run.RESULTS.exists() else []
+RECORDS = read_records()
+
+
+def track_source(track: str) -> str:
+    """The source of the module a track runs, read, not imported: each lesson has its own Keras backend."""
+    return (ROOT / f"{run.TRACKS[track].replace('.', '/')}.py").read_text()
 
 
 def record(track: str, config: str, accuracy: float, **extra) -> dict:
@@ -30,15 +36,14 @@ def test_results_file_is_a_list_of_complete_records():
 
 @pytest.mark.parametrize("entry", RECORDS, ids=lambda r: f"{r['track']}-{r['config']}")
 def test_each_record_names_a_configuration_that_exists(entry):
-    lesson_number = run.TRACKS[entry["track"]]
-    source = find_lesson(lesson_number).read_text()
-    assert f'"{entry["config"]}"' in source, f"{entry['config']} is not a configuration of lesson {lesson_number}"
+    assert f'"{entry["config"]}"' in track_source(entry["track"]), \
+        f"{entry['config']} is not a configuration of {run.TRACKS[entry['track']]}"
     assert entry["command"] == f"python -m benchmarks.run --track {entry['track']} --config {entry['config']}"
 
 
 @pytest.mark.parametrize("entry", [r for r in RECORDS if "predictions" in r], ids=lambda r: r["predictions"])
 def test_each_saved_prediction_file_is_there_with_one_probability_per_review(entry):
-    path = run.RESULTS.parent / entry["predictions"]
+    path = BENCHMARKS / entry["predictions"]
     assert path.is_file(), f"{entry['predictions']} is named by a record but missing: commit it or run it again"
     saved = np.load(path)
     assert len(saved["test"]) == 25_000 and len(saved["validation"]) == len(saved["validation_index"]) > 2_000
@@ -109,13 +114,9 @@ def test_render_writes_the_page_and_the_plot(tmp_path):
 
 
 def test_lessons_with_a_track_define_their_configurations():
-    for number in run.TRACKS.values():
-        try:
-            path = find_lesson(number)
-        except ValueError:  # a lesson not written yet
-            continue
-        source = path.read_text()
-        assert "CONFIGS = {" in source and "def run_experiment(" in source, path.name
+    for track, module in run.TRACKS.items():
+        source = track_source(track)
+        assert "CONFIGS = {" in source and "def run_experiment(" in source, f"{module}: tag its cells 'save'"
 
 
 def test_the_transformers_reference_computes_the_fine_tuned_classifier():
@@ -126,12 +127,11 @@ def test_the_transformers_reference_computes_the_fine_tuned_classifier():
 
     from benchmarks.finetune_throughput import reference_logits, to_transformers
     from shared.encoders import Encoder
-    from shared.grading.lessons import import_lesson
+    from shared.lessons import finetune as lesson
 
     keras.utils.set_random_seed(0)
     backbone = keras_hub.models.BertBackbone(vocabulary_size=50, num_layers=2, num_heads=2, hidden_dim=8,
                                              intermediate_dim=16, max_sequence_length=12)
-    lesson = import_lesson(find_lesson("05", "solutions"))
     classifier = lesson.build_classifier(Encoder("tiny", backbone, None), total_steps=10)
     token_ids = np.random.default_rng(0).integers(1, 50, size=(3, 12))
     padding_mask = np.arange(12) < np.array([[12], [7], [2]])
@@ -147,3 +147,39 @@ def test_peak_memory_reads_kilobytes_on_linux_and_bytes_on_macos(monkeypatch, pl
     monkeypatch.setattr(run.sys, "platform", platform)
     monkeypatch.setattr(run.resource, "getrusage", lambda who: type("Usage", (), {"ru_maxrss": 3 * 2**30})())
     assert run.peak_memory_mb() == 3 * 2**30 / divisor
+
+
+def small_imdb(movies_seed: int = 0):
+    from shared.data import Imdb, Reviews
+
+    rng = np.random.default_rng(movies_seed)
+    def split(size: int) -> Reviews:
+        labels = np.arange(size) % 2
+        return Reviews([f"review {i}" for i in range(size)], labels, None, rng.permutation(size).astype(str))
+    return Imdb(split(60), split(20))
+
+
+def test_saved_predictions_load_back_and_refuse_another_validation_split(tmp_path):
+    """What a run saves, lesson 8 and the ensembles load: the same probabilities, only for the same split."""
+    from shared.data import validation_indices
+    from shared.records import append_record, load_predictions, newest_with_predictions, save_predictions
+
+    imdb = small_imdb()
+    held_out = validation_indices(imdb.train)[1]
+    probabilities = {"validation": np.linspace(0, 1, len(held_out)), "test": np.linspace(1, 0, 20)}
+    results = tmp_path / "results.json"
+    for accuracy in (0.8, 0.9):  # the second run of the same configuration is the newest
+        saved = save_predictions(probabilities, imdb, f"classical-nbsvm-{accuracy}", tmp_path / "predictions")
+        append_record(record("classical", "nbsvm", accuracy, **saved), results)
+    newest = newest_with_predictions(read_records(results))["classical/nbsvm"]
+    assert newest["test_accuracy"] == 0.9 and newest["predictions"] == "predictions/classical-nbsvm-0.9.npz"
+    validation, test = load_predictions(newest, imdb, tmp_path)
+    assert np.allclose(validation, probabilities["validation"], atol=1e-3) and np.allclose(test, probabilities["test"],
+                                                                                             atol=1e-3)
+    with pytest.raises(ValueError, match="not this data's validation split: run it again"):
+        load_predictions(newest, small_imdb(movies_seed=1), tmp_path)
+    (tmp_path / newest["predictions"]).unlink()
+    with pytest.raises(FileNotFoundError, match="missing: run it again"):
+        load_predictions(newest, imdb, tmp_path)
+    with pytest.raises(ValueError, match="expected 6 validation and 20 test probabilities"):
+        save_predictions({"validation": [0.5], "test": [0.5] * 20}, imdb, "short", tmp_path)
