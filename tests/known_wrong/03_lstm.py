@@ -33,6 +33,14 @@ KNOWN_WRONG = [
            "x = keras.layers.LSTM(units, return_sequences=True)(x)"),
           ("x = keras.layers.Bidirectional(keras.layers.LSTM(units))(x)", "x = keras.layers.LSTM(units)(x)"),
           feedback="the LSTM layers read forward only"),
+    wrong("3.1", "keras: the second layer's units fixed at 256",
+          ("x = keras.layers.Bidirectional(keras.layers.LSTM(units))(x)",
+           "x = keras.layers.Bidirectional(keras.layers.LSTM(256))(x)"),
+          feedback=r"expected build_keras_lstm\(.*\) to have .* parameters, got .*the smallest of the inputs drawn"),
+    wrong("3.1", "keras: the output's dropout fixed at one half",
+          ("keras.layers.LSTM(units))(x)\n    x = keras.layers.Dropout(dropout)(x)",
+           "keras.layers.LSTM(units))(x)\n    x = keras.layers.Dropout(0.5)(x)"),
+          feedback=r"expected build_keras_lstm\(.*\) to zero about .*the smallest of the inputs drawn"),
     # 3.2 reverse_within_length
     wrong("3.2", "the whole padded row flipped",
           ("source = torch.where(positions < lengths, lengths - 1 - positions, positions)",
@@ -49,6 +57,10 @@ KNOWN_WRONG = [
           ("return sequences.gather(1, source[..., None].expand_as(sequences))",
            "return sequences.gather(1, source[..., None])"),
           feedback="only the first feature"),
+    wrong("3.2", "row by row, with a slice that wraps round for an empty review",
+          ("return sequences.gather(1, source[..., None].expand_as(sequences))",
+           "return torch.stack([torch.cat([row[int(n) - 1::-1], row[int(n):]]) for row, n in zip(sequences, lengths)])"),
+          feedback=r"expected reverse_within_length\(.*the smallest of the inputs drawn"),
     # 3.3 build_fast_lstm
     wrong("3.3", "fast: num_layers ignored",
           ("x = FastLSTM(units, num_layers=num_layers, dropout=dropout)(x)", "x = FastLSTM(units, dropout=dropout)(x)"),
@@ -66,6 +78,12 @@ KNOWN_WRONG = [
     wrong("3.3", "fast: no Dropout before the output",
           ("dropout=dropout)(x)\n    x = keras.layers.Dropout(dropout)(x)\n", "dropout=dropout)(x)\n"),
           feedback="no Dropout before the output layer"),
+    wrong("3.3", "fast: the output's dropout fixed at one half",
+          ("x = keras.layers.Dropout(dropout)(x)\n    return keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), "
+           "name=\"fast_lstm\")",
+           "x = keras.layers.Dropout(0.5)(x)\n    return keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), "
+           "name=\"fast_lstm\")"),
+          feedback=r"expected build_fast_lstm\(.*\) to zero about .*the smallest of the inputs drawn"),
     # 3.4 build_wordpiece_lstm
     wrong("3.4", "wordpiece: no mask_zero", (WORDPIECE_EMBEDDING, WORDPIECE_EMBEDDING.replace(", mask_zero=True", "")),
           feedback=PADDING_LEAKS),

@@ -38,4 +38,12 @@ KNOWN_WRONG = [
     wrong("4.2", "no exclusions", (EXCLUDE, "pass"), feedback="expected no weight decay on LayerNorm weights"),
     wrong("4.2", "every weight excluded", (EXCLUDE, "optimizer.exclude_from_weight_decay(var_list=variables)"),
           feedback="expected weight decay on kernels and embeddings"),
+    wrong("4.2", "the warm-up fraction ignored",
+          ("WarmUpLinearDecay(peak_learning_rate, int(warmup_fraction * total_steps), total_steps)",
+           "WarmUpLinearDecay(peak_learning_rate, int(0.1 * total_steps), total_steps)"),
+          feedback=r"expected make_optimizer\(.*the smallest of the inputs drawn"),
+    wrong("4.2", "the weight decay fixed at one hundredth",
+          ("keras.optimizers.AdamW(learning_rate=schedule, weight_decay=weight_decay)",
+           "keras.optimizers.AdamW(learning_rate=schedule, weight_decay=0.01)"),
+          feedback=r"expected make_optimizer\(.*the smallest of the inputs drawn"),
 ]

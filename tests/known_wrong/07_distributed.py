@@ -30,6 +30,12 @@ KNOWN_WRONG = [
            "    order = np.random.default_rng(seed + epoch).permutation(size)\n"
            "    return np.array_split(order, world_size)[rank].tolist()\n"),
           feedback="the ranks would take different numbers of steps"),
+    wrong("7.1", "by hand, padded with too few reviews when there are fewer reviews than ranks",
+          (f"    {SAMPLER}\n    sampler.set_epoch(epoch)\n    return list(sampler)\n",
+           "    generator = torch.Generator()\n    generator.manual_seed(seed + epoch)\n"
+           "    order = torch.randperm(size, generator=generator).tolist()\n"
+           "    order += order[: -size % world_size]\n    return order[rank::world_size]\n"),
+          feedback=r"expected shard\(.*\) to give each of the .*the smallest of the inputs drawn"),
     # 7.2 broadcast_weights, average_gradients
     wrong("7.2", "summed, not averaged", (AVERAGE, "        dist.all_reduce(variable.value.grad)\n"),
           feedback="summed, not averaged"),

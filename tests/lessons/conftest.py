@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import jupytext  # noqa: F401  (import_lesson's reader, imported before a lesson's time limit starts: seconds)
 import pytest
 
 from shared.data import Imdb, load_imdb, stratified_sample

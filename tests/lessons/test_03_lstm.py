@@ -16,6 +16,8 @@ import keras
 import numpy as np
 import pytest
 import torch
+from hypothesis import strategies as st
+from randomized import check_agrees_with_reference, check_holds
 from checking import (check_calibrated_accuracy, check_quiet_when_fit_verbosity_says_so, dropout_zeros, output_kind,
                       output_layer, rounded, same, saved_twice, to_numpy, which_mistake)
 
@@ -77,6 +79,23 @@ def check_dropout_before_the_output(model, rate: float) -> None:
         f"training, got {zeros:.0%}" + (" — no Dropout before the output layer" if zeros == 0 else ""))
 
 
+def builder_problem(model: keras.Model, parameters: int, dropout: float) -> str:
+    """What a model built on drawn sizes gets wrong ("" if nothing): its parameter count, or the share of the
+    output layer's inputs that dropout zeroes (over 4 passes, 1,024 or more of them: the share is the rate, to 0.05)."""
+    if model.count_params() != parameters:
+        return f"to have {parameters:,} parameters, got {model.count_params():,}"
+    zeros = dropout_zeros(model, np.tile(PADDED, (64, 1)), repeats=4)
+    if abs(zeros - dropout) >= 0.1:
+        return (f"to zero about {dropout:.0%} of the output layer's inputs while training (Dropout({dropout})), "
+                f"got {zeros:.0%}")
+    return ""
+
+
+# every argument varied; a vocabulary of 10 or more, since PADDED holds ids up to 9
+DRAWN_SIZES = (st.integers(10, 300), st.integers(1, 12), st.integers(1, 6))
+DRAWN_DROPOUT = st.sampled_from([0.0, 0.2, 0.35, 0.5, 0.8])
+
+
 def check_dropout_between_the_lstm_layers(model) -> None:
     """Between two training passes, the output layer's inputs that both passes keep differ only if
     something before the last dropout is random too: here, dropout between the LSTM layers."""
@@ -136,6 +155,15 @@ def test_keras_lstm_drops_out_between_its_layers(lesson):
             f"while training, got {zeros:.0%}")
 
 
+@pytest.mark.exercise("3.1", points=1)
+def test_keras_lstm_on_drawn_sizes(lesson):
+    def broken(vocabulary_size: int, embedding_dim: int, units: int, dropout: float) -> str:
+        model = lesson.build_keras_lstm(vocabulary_size, embedding_dim, units, dropout=dropout)
+        return builder_problem(model, stack_parameters(vocabulary_size, embedding_dim, units, 2, 2, 1), dropout)
+
+    check_holds("build_keras_lstm", broken, st.tuples(*DRAWN_SIZES, DRAWN_DROPOUT), examples=6)
+
+
 # --------------------------------------------------------------------------- 3.2 reverse_within_length
 
 
@@ -168,6 +196,25 @@ def test_reverse_within_length(lesson):
     assert same(twice.numpy(), full.numpy()), (
         f"expected reversing twice to give the batch back for lengths 6 (the whole row) and 1, "
         f"got {twice[..., 0].tolist()}")
+
+
+def drawn_batches() -> st.SearchStrategy[tuple[np.ndarray, list[int]]]:
+    """(batch, steps, features) of distinct values, each row's length from 0 (all padding) to steps."""
+    shapes = st.tuples(st.integers(1, 4), st.integers(1, 8), st.integers(1, 3))
+    return shapes.flatmap(lambda shape: st.tuples(
+        st.just(np.arange(math.prod(shape), dtype="float32").reshape(shape)),
+        st.lists(st.integers(0, shape[1]), min_size=shape[0], max_size=shape[0])))
+
+
+def on_arrays(reverse):
+    """``reverse`` called with tensors as the model calls it, its answer as an array."""
+    return lambda sequences, lengths: reverse(torch.tensor(sequences), torch.tensor(lengths)).numpy()
+
+
+@pytest.mark.exercise("3.2", points=1)
+def test_reverse_within_length_on_drawn_batches(lesson, reference):
+    check_agrees_with_reference("reverse_within_length", on_arrays(lesson.reverse_within_length),
+                                on_arrays(reference.reverse_within_length), drawn_batches())
 
 
 @pytest.mark.exercise("3.2", points=2)
@@ -229,6 +276,16 @@ def test_fast_lstm_outputs_a_logit_after_dropout(lesson):
 def test_fast_lstm_drops_out_between_its_layers(lesson):
     keras.utils.set_random_seed(0)
     check_dropout_between_the_lstm_layers(lesson.build_fast_lstm(100, 8, 16, num_layers=2, dropout=0.5))
+
+
+@pytest.mark.exercise("3.3", points=1)
+def test_fast_lstm_on_drawn_sizes(lesson):
+    def broken(vocabulary_size: int, embedding_dim: int, units: int, num_layers: int, dropout: float) -> str:
+        model = lesson.build_fast_lstm(vocabulary_size, embedding_dim, units, num_layers=num_layers, dropout=dropout)
+        expected = stack_parameters(vocabulary_size, embedding_dim, units, num_layers, 2, 2)
+        return builder_problem(model, expected, dropout)
+
+    check_holds("build_fast_lstm", broken, st.tuples(*DRAWN_SIZES, st.integers(1, 3), DRAWN_DROPOUT), examples=6)
 
 
 # --------------------------------------------------------------------------- 3.4 build_wordpiece_lstm

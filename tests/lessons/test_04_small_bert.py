@@ -5,11 +5,15 @@ unit on the encoder's own pooled output, and the optimizer with the schedule and
 must apply. (A short training run adds nothing these do not catch, and costs half a minute.)
 """
 
+import math
+
 import keras
 import keras_hub
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import strategies as st
+from randomized import check_close_to_reference
 from checking import (check_adam_with_weight_decay, check_dropout_of_half, check_no_decay_on_layer_norms_and_biases,
                       check_warm_up_then_linear_decay, output_kind, output_layer, pooled_output_mistake, to_numpy)
 
@@ -97,3 +101,33 @@ def test_layer_norm_and_bias_get_no_weight_decay_in_a_keras_hub_bert(lesson):
     variables = tiny_bert().trainable_variables
     optimizer = lesson.make_optimizer(variables, total_steps=10, peak_learning_rate=0.1)
     check_no_decay_on_layer_norms_and_biases(optimizer, variables)
+
+
+# every argument varied; warm-up fractions of a whole number of steps, so that int(), round() and ceil() agree
+DRAWN_OPTIMIZER_ARGUMENTS = st.tuples(
+    st.integers(1, 60), st.floats(1e-6, 1.0), st.sampled_from([0.0, 0.05, 0.1, 0.2, 0.25, 0.5]),
+    st.sampled_from([0.0, 0.001, 0.01, 0.1])).filter(lambda case: (case[0] * case[2]).is_integer())
+
+
+def rates_and_decay(make_optimizer, variables: list):
+    """``make_optimizer`` on drawn arguments, answering its learning rate at every step and its weight decay."""
+    def run(total_steps: int, peak: float, warmup_fraction: float, weight_decay: float) -> tuple[list, float]:
+        optimizer = make_optimizer(variables, total_steps=total_steps, peak_learning_rate=peak,
+                                   warmup_fraction=warmup_fraction, weight_decay=weight_decay)
+        schedule = optimizer._learning_rate  # the schedule itself: .learning_rate is its value now
+        return [float(to_numpy(schedule(step))) for step in range(total_steps + 1)], optimizer.weight_decay
+    return run
+
+
+def same_rates_and_decay(case: tuple, expected: tuple, found: tuple) -> bool:
+    peak = case[1]
+    return (np.allclose(found[0], expected[0], rtol=1e-5, atol=peak * 1e-6) and found[1] is not None
+            and math.isclose(found[1], expected[1], abs_tol=1e-12))
+
+
+@pytest.mark.exercise("4.2", points=1)
+def test_optimizer_on_drawn_arguments(lesson, reference):
+    variables = [keras.Variable(np.ones((2, 2)), name="kernel"), keras.Variable(np.ones(2), name="bias")]
+    check_close_to_reference("make_optimizer", rates_and_decay(lesson.make_optimizer, variables),
+                             rates_and_decay(reference.make_optimizer, variables), DRAWN_OPTIMIZER_ARGUMENTS,
+                             same_rates_and_decay, examples=60)

@@ -17,6 +17,8 @@ import keras
 import keras_hub
 import numpy as np
 import pytest
+from hypothesis import strategies as st
+from randomized import check_agrees_with_reference, check_close_to_reference, check_holds
 from checking import (check_calibrated_accuracy, check_quiet_when_fit_verbosity_says_so, output_kind, output_layer,
                       rounded, same, to_numpy, which_mistake)
 from sklearn.decomposition import PCA
@@ -114,6 +116,22 @@ def test_mean_pool_averages_the_real_tokens_only(lesson):
     assert same(found, expected), (
         f"expected the mean over the real tokens {rounded(expected)} for 3 reviews of 2, 4 and 1 real tokens, got "
         f"{rounded(found)}{mistake}")
+
+
+def drawn_token_vectors() -> st.SearchStrategy[tuple[np.ndarray, np.ndarray]]:
+    """(batch, steps, hidden) vectors of small whole numbers, and a padding mask of 1 to steps real tokens at the
+    start of each row, as the encoder's preprocessor makes them."""
+    shapes = st.tuples(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5))
+    return shapes.flatmap(lambda shape: st.tuples(
+        st.lists(st.integers(-9, 9), min_size=math.prod(shape), max_size=math.prod(shape)).map(
+            lambda values: np.array(values, dtype="float32").reshape(shape)),
+        st.lists(st.integers(1, shape[1]), min_size=shape[0], max_size=shape[0]).map(
+            lambda lengths: np.arange(shape[1]) < np.array(lengths)[:, None])))
+
+
+@pytest.mark.exercise("6.1", points=1)
+def test_mean_pool_on_drawn_batches(lesson, reference):
+    check_agrees_with_reference("mean_pool", lesson.mean_pool, reference.mean_pool, drawn_token_vectors(), atol=1e-5)
 
 
 # --------------------------------------------------------------------------- 6.2
@@ -307,6 +325,30 @@ def test_head_drops_out_at_the_given_rate(lesson):
     assert abs(rate - 0.5) < 0.05, (
         f"expected dropout to zero half of the features reaching the output layer while training "
         f"(build_head(..., dropout=0.5)), got {rate:.2f}{hint}")
+
+
+@pytest.mark.exercise("6.3", points=1)
+def test_head_on_drawn_sizes(lesson):
+    def broken(input_dim: int, hidden_units: tuple[int, ...], dropout: float) -> str:
+        head = lesson.build_head(input_dim, hidden_units, dropout)
+        expected = head_parameters(input_dim, hidden_units)
+        if head.count_params() != expected:
+            return f"to have {expected:,} parameters, got {head.count_params():,}"
+        inputs = np.random.default_rng(0).normal(size=(128, input_dim)).astype("float32")
+        kind, output, _ = output_kind(head, inputs)
+        if kind != "probabilities":
+            return f"to give one probability per row, output shape (128, 1), got shape {output.shape} of {kind}"
+        if len(hidden_units) != 1:  # none: nothing to drop; two or more: the first dropout moves the next ReLU's
+            return ""               # zeros from run to run, which dropout_rate would count as dropped
+        rate = dropout_rate(head, inputs)
+        if abs(rate - dropout) >= 0.1:
+            return f"to zero about {dropout:.0%} of the features reaching the output layer while training, got {rate:.0%}"
+        return ""
+
+    units = st.integers(4, 16)  # 4 or more: the dropout share is steady
+    sizes = st.one_of(st.tuples(units), st.lists(units, max_size=3).map(tuple))  # one hidden layer, often
+    check_holds("build_head", broken, st.tuples(st.integers(1, 24), sizes, st.sampled_from([0.0, 0.2, 0.5, 0.7])),
+                examples=8)
 
 
 # --------------------------------------------------------------------------- 6.4: a tiny head, synthetic vectors
@@ -525,6 +567,34 @@ def test_pca_projects_the_embeddings_as_they_are(lesson):
     assert same(signs_matched(found, expected), expected, 1e-4), (
         f"expected scikit-learn's PCA with 2 components (up to the sign of each), got a projection that differs "
         f"by up to {np.abs(signs_matched(found, expected) - expected).max():.3f}{mistake}")
+
+
+def distinct_spreads(points: np.ndarray) -> bool:
+    """Whether the first three directions of largest variance differ by 5% or more: then the two components
+    are one pair of directions, whatever computes them."""
+    spreads = np.linalg.svd(points - points.mean(axis=0), compute_uv=False)
+    return bool(np.all(spreads[:2] > 1.05 * np.append(spreads[1:3], 0.0)[:2]))
+
+
+def drawn_points() -> st.SearchStrategy[tuple[np.ndarray, str, int]]:
+    """(points, "pca", seed): 3 to 20 points of 2 to 6 dimensions, each dimension spread less than the one before."""
+    def points(n: int, dimensions: int, draw: int) -> np.ndarray:
+        scales = np.linspace(3.0, 0.5, dimensions)
+        return (np.random.default_rng(draw).normal(size=(n, dimensions)) * scales).round(2)
+
+    cloud = st.builds(points, st.integers(3, 20), st.integers(2, 6), st.integers(0, 10_000)).filter(distinct_spreads)
+    return st.tuples(cloud, st.just("pca"), st.integers(0, 100))
+
+
+def same_projection(case: tuple, expected: np.ndarray, found) -> bool:
+    found = signs_matched(found, expected)
+    return found.shape == expected.shape and np.allclose(found, expected, atol=1e-4 * np.abs(expected).max())
+
+
+@pytest.mark.exercise("6.5", points=1)
+def test_pca_on_drawn_points(lesson, reference):
+    check_close_to_reference("project_2d", lesson.project_2d, reference.project_2d, drawn_points(), same_projection,
+                             examples=100)
 
 
 def neighbours_in_the_same_cluster(points: np.ndarray, clusters: np.ndarray) -> float:

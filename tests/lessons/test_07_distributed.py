@@ -19,6 +19,8 @@ import pytest
 import torch
 import torch.distributed as dist
 from checking import run_ranks, to_numpy
+from hypothesis import strategies as st
+from randomized import check_holds
 
 from shared.lessons import distributed as reference  # lesson 7's answers, as the lesson exports them
 
@@ -188,6 +190,23 @@ def test_the_order_is_shuffled_anew_each_epoch_the_same_on_every_run(lesson):
     assert shards(0, seed=1) != first, (
         f"expected another order with seed 1 than with seed 0, got rank 0 reading {first[0][:6]}... with both "
         "— the seed argument is ignored")
+
+
+@pytest.mark.exercise("7.1", points=1)
+def test_shards_on_drawn_sizes_ranks_epochs_and_seeds(lesson):
+    def broken(size: int, world_size: int, epoch: int, seed: int) -> str:
+        shards = [list(lesson.shard(size, rank, world_size, epoch, seed)) for rank in range(world_size)]
+        length = -(-size // world_size)  # every rank's share: the reviews divided up, rounded up
+        if [len(s) for s in shards] != [length] * world_size:
+            return f"to give each of the {world_size} ranks {length} reviews, got {[len(s) for s in shards]}"
+        order = [s[position] for position in range(length) for s in shards]  # rank r read positions r, r + N, ...
+        if sorted(order[:size]) != list(range(size)):
+            return (f"to read each review once before any is repeated (rank r at positions r, r + {world_size}, ... of "
+                    f"one shuffled order), got {overlap_summary(shards, size)}")
+        return ""
+
+    check_holds("shard", broken, st.tuples(st.integers(1, 50), st.integers(1, 5), st.integers(0, 3), st.integers(0, 99)),
+                examples=200)
 
 
 # --------------------------------------------------------------------------- 7.2 broadcast_weights, average_gradients
