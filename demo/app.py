@@ -19,7 +19,9 @@ os.environ.setdefault("KERAS_BACKEND", "torch")  # both saved models are Keras m
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page makes no calls outside this machine
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
+from demo.same_origin import SameOrigin, served_hosts  # noqa: E402
 from shared.predict_command import SAVED_MODELS  # noqa: E402
 from shared.prediction import Predictor, SavedModelError, load_predictor  # noqa: E402
 from shared.training import SAMPLE_REVIEWS  # noqa: E402
@@ -65,8 +67,11 @@ def build_demo(predictors: dict[str, Predictor]) -> gr.Interface:
 
 
 def serve(page: gr.Blocks, host: str, port: int, **options) -> None:
-    """Gradio's server for ``page``, refusing the uploads the page has no use for."""
-    page.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES, **options)
+    """Gradio's server for ``page``, refusing the uploads the page has no use for, other host names and
+    requests from pages elsewhere."""
+    guard = Middleware(SameOrigin, hosts=served_hosts(host, port))
+    page.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES,
+                app_kwargs={"middleware": [guard]}, **options)
 
 
 def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, str, Path]]:

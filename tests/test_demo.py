@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from demo import app
+from demo.same_origin import SameOrigin, served_hosts
 from shared.lessons import lstm as lesson
 from shared.text import build_vocabulary
 from shared.training import SAMPLE_REVIEWS
@@ -107,6 +108,27 @@ def test_the_page_serves_predictions_over_http(predictors):
         answer = Client(address, verbose=False).predict("A great film.", api_name="/classify")
     assert answer["label"] in {"positive", "negative"}
     assert {c["label"] for c in answer["confidences"]} == {"positive", "negative"}
+
+
+def test_the_page_answers_its_own_names_and_refuses_other_hosts_and_pages_elsewhere(predictors):
+    with serving(predictors) as address:
+        port = address.rstrip("/").rsplit(":", 1)[1]
+        own = httpx.get(address, headers={"Origin": address.rstrip("/")}, timeout=30)
+        by_name = httpx.get(address, headers={"Host": f"localhost:{port}"}, timeout=30)
+        rebound = httpx.get(address, headers={"Host": f"attacker.example:{port}"}, timeout=30)
+        elsewhere = httpx.post(f"{address}gradio_api/queue/join", headers={"Origin": "https://attacker.example"},
+                               json={}, timeout=30)
+    assert own.status_code == by_name.status_code == 200
+    assert rebound.status_code == 421 and rebound.text == (
+        f"This demo serves 127.0.0.1:{port} or [::1]:{port} or localhost:{port}, not attacker.example:{port}.")
+    assert elsewhere.status_code == 403 and "its own page only" in elsewhere.text
+
+
+def test_served_to_other_machines_any_host_answers_but_not_a_page_elsewhere():
+    guard = SameOrigin(app=None, hosts=served_hosts("0.0.0.0", 7860))
+    assert guard.refusal({b"host": b"10.0.0.5:7860", b"origin": b"http://10.0.0.5:7860"}) is None
+    assert guard.refusal({b"host": b"10.0.0.5:7860"}) is None  # no Origin: not sent by a page's script
+    assert guard.refusal({b"host": b"10.0.0.5:7860", b"origin": b"http://attacker.example"})[0] == 403
 
 
 def test_an_uploaded_file_is_refused_over_http(predictors, tmp_path, monkeypatch):
