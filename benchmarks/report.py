@@ -86,6 +86,18 @@ def render_throughput(throughput: list[dict]) -> str:
             f"at most {newest['max_logit_difference']:.1e} apart.")
 
 
+def render_cold_start(cold_start: list[dict]) -> str:
+    """The newest timing of a student's first commands, each started cold."""
+    if not cold_start:
+        return "No measurement yet: `python -m benchmarks.cold_start` (after `./course train`)."
+    newest = cold_start[-1]
+    rows = "\n".join(f"| {name} | {timing['median_s']:.1f} s | {', '.join(f'{s:.1f}' for s in timing['seconds'])} |"
+                     for name, timing in newest["commands"].items())
+    note = f"\n\n{newest['note']}" if newest.get("note") else ""
+    return (f"{newest['hardware']}, {newest['date'][:10]}, `{newest['command']}`:\n\n"
+            f"| command | median | each run (s) |\n|---|---|---|\n{rows}{note}")
+
+
 def newest_of_each(runs: list[dict], key: str) -> list[tuple[object, dict]]:
     """(key, the newest run with it) for each value of ``key``, sorted by it."""
     return sorted({run[key]: run for run in runs}.items())
@@ -128,7 +140,7 @@ def render_mutation(runs: list[dict]) -> str:
 
 
 def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = (),
-                    distributed: list[dict] = (), mutation: list[dict] = ()) -> str:
+                    distributed: list[dict] = (), mutation: list[dict] = (), cold_start: list[dict] = ()) -> str:
     runs = latest_runs(records)
     machines = sorted({r["hardware"] for r in runs})
     stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
@@ -166,6 +178,10 @@ Versions: {"; ".join(stacks) or "none yet"}.
 ## Data-parallel training (lesson 7)
 
 {render_distributed(list(distributed))}
+
+## A student's first commands, started cold
+
+{render_cold_start(list(cold_start))}
 
 ## Mutation testing of the graded checks
 
@@ -210,7 +226,8 @@ def plot_time_to_accuracy(records: list[dict], path: Path) -> None:
 def render_all(results: Path = RESULTS, output: Path = HERE) -> None:
     records = read_records(results)
     extras = [read_records(path) for path in (results.parent / "step_times.json", results.parent / "throughput.json",
-                           results.parent / "distributed.json", results.parent / "mutation.json")]
+                           results.parent / "distributed.json", results.parent / "mutation.json",
+                           results.parent / "cold_start.json")]
     (output / "RESULTS.md").write_text(render_markdown(records, *extras))
     plot_time_to_accuracy(records, output / "time_to_accuracy.png")
 

@@ -1,11 +1,12 @@
 """The benchmark records are complete and reproducible, and the report renders them."""
 
 import json
+import sys
 
 import numpy as np
 import pytest
 
-from benchmarks import report, run
+from benchmarks import cold_start, report, run
 from shared.paths import ROOT
 from shared.records import BENCHMARKS, read_records
 
@@ -102,6 +103,27 @@ def test_markdown_shows_the_inference_comparison():
                 "date": "2026-01-02T03:04:05+00:00"}
     page = report.render_markdown([], throughput=[measured])
     assert "| Keras | 50.0 |" in page and "1.20x" in page and "99.90%" in page
+
+
+def test_markdown_shows_the_newest_cold_start_with_each_run():
+    timing = {"median_s": 6.2, "seconds": [6.0, 6.2, 7.5]}
+    measured = {"commands": {"`./course predict`": timing}, "hardware": "2 CPU cores", "note": "alone",
+                "command": "python -m benchmarks.cold_start", "date": "2026-01-02T03:04:05+00:00"}
+    page = report.render_markdown([], cold_start=[{**measured, "note": None}, measured])
+    assert "| `./course predict` | 6.2 s | 6.0, 6.2, 7.5 |" in page and "\n\nalone" in page
+    assert "No measurement yet: `python -m benchmarks.cold_start`" in report.render_markdown([])
+
+
+def test_cold_start_times_a_command_to_its_exit_and_refuses_a_failure():
+    assert 0 < cold_start.seconds_to_exit([sys.executable, "-c", "pass"]) < 30
+    with pytest.raises(RuntimeError, match=r"failed \(3\): no luck"):
+        cold_start.seconds_to_exit([sys.executable, "-c", "import sys; print('no luck', file=sys.stderr); sys.exit(3)"])
+
+
+def test_cold_start_refuses_no_repeats_in_one_line(capsys):
+    with pytest.raises(SystemExit):
+        cold_start.main(["--repeats", "0"])
+    assert capsys.readouterr().err.strip().endswith("error: --repeats must be 1 or more, not 0")
 
 
 def test_render_writes_the_page_and_the_plot(tmp_path):
