@@ -90,7 +90,8 @@ def measure(lesson: int, repeats: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.cold_start", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3, help="runs of each command (the median is shown)")
     parser.add_argument("--lesson", type=int, default=1, help="the lesson graded untouched")
     parser.add_argument("--note", help="conditions worth knowing beside the numbers (e.g. a shared CPU)")

@@ -59,7 +59,8 @@ KNOWN_WRONG = [
           feedback="only the first feature"),
     wrong("3.2", "row by row, with a slice that wraps round for an empty review",
           ("return sequences.gather(1, source[..., None].expand_as(sequences))",
-           "return torch.stack([torch.cat([row[int(n) - 1::-1], row[int(n):]]) for row, n in zip(sequences, lengths)])"),
+           "return torch.stack([torch.cat([row[int(n) - 1::-1], row[int(n):]])\n"
+           "                        for row, n in zip(sequences, lengths)])"),
           feedback=r"expected reverse_within_length\(.*the smallest of the inputs drawn"),
     # 3.3 build_fast_lstm
     wrong("3.3", "fast: num_layers ignored",
@@ -79,10 +80,10 @@ KNOWN_WRONG = [
           ("dropout=dropout)(x)\n    x = keras.layers.Dropout(dropout)(x)\n", "dropout=dropout)(x)\n"),
           feedback="no Dropout before the output layer"),
     wrong("3.3", "fast: the output's dropout fixed at one half",
-          ("x = keras.layers.Dropout(dropout)(x)\n    return keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), "
-           "name=\"fast_lstm\")",
-           "x = keras.layers.Dropout(0.5)(x)\n    return keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), "
-           "name=\"fast_lstm\")"),
+          ('x = keras.layers.Dropout(dropout)(x)\n    return keras.Model(token_ids, keras.layers.Dense(1, name="logit")'
+           '(x), name="fast_lstm")',
+           'x = keras.layers.Dropout(0.5)(x)\n    return keras.Model(token_ids, keras.layers.Dense(1, name="logit")'
+           '(x), name="fast_lstm")'),
           feedback=r"expected build_fast_lstm\(.*\) to zero about .*the smallest of the inputs drawn"),
     # 3.4 build_wordpiece_lstm
     wrong("3.4", "wordpiece: no mask_zero", (WORDPIECE_EMBEDDING, WORDPIECE_EMBEDDING.replace(", mask_zero=True", "")),

@@ -6,6 +6,7 @@ must apply. (A short training run adds nothing these do not catch, and costs hal
 """
 
 import math
+import random
 
 import keras
 import keras_hub
@@ -13,9 +14,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from hypothesis import strategies as st
-from randomized import check_close_to_reference
+from randomized import SEED, check_close_to_reference
 from checking import (check_adam_with_weight_decay, check_dropout_of_half, check_no_decay_on_layer_norms_and_biases,
-                      check_warm_up_then_linear_decay, output_kind, output_layer, pooled_output_mistake, to_numpy)
+                      check_warm_up_then_linear_decay, dropout_zeros, output_kind, output_layer, pooled_output_mistake,
+                      to_numpy)
 
 from shared.hub import load_hub_model
 from shared.hub_export import export_if_missing
@@ -66,6 +68,16 @@ def test_dense_unit_reads_the_pooled_output(classifier, encoder_outputs):
 @pytest.mark.exercise("4.1", points=1)
 def test_dropout_before_the_output_unit(classifier):
     check_dropout_of_half(classifier, TEXTS, repeats=4)
+
+
+@pytest.mark.exercise("4.1", points=1)
+def test_dropout_follows_a_rate_drawn_at_grade_time(lesson, handles):
+    rate = random.Random(SEED).choice([0.2, 0.3, 0.7, 0.8])  # not the 0.5 of the other checks
+    zeros = dropout_zeros(lesson.build_classifier(*handles, dropout=rate, trainable=False), TEXTS, repeats=4)
+    hint = " — the dropout argument is not used" if abs(zeros - 0.5) < 0.05 or abs(zeros - 0.1) < 0.05 else ""
+    assert abs(zeros - rate) < 0.1, (
+        f"expected build_classifier(..., dropout={rate}) to drop about {rate:.0%} of the pooled output while "
+        f"training, dropped {zeros:.0%}{hint} (the rate drawn with GRADE_SEED={SEED})")
 
 
 @pytest.mark.exercise("4.1", points=1)

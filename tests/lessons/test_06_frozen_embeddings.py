@@ -342,7 +342,8 @@ def test_head_on_drawn_sizes(lesson):
             return ""               # zeros from run to run, which dropout_rate would count as dropped
         rate = dropout_rate(head, inputs)
         if abs(rate - dropout) >= 0.1:
-            return f"to zero about {dropout:.0%} of the features reaching the output layer while training, got {rate:.0%}"
+            return (f"to zero about {dropout:.0%} of the features reaching the output layer while training, "
+                    f"got {rate:.0%}")
         return ""
 
     units = st.integers(4, 16)  # 4 or more: the dropout share is steady

@@ -205,8 +205,8 @@ def test_shards_on_drawn_sizes_ranks_epochs_and_seeds(lesson):
                     f"one shuffled order), got {overlap_summary(shards, size)}")
         return ""
 
-    check_holds("shard", broken, st.tuples(st.integers(1, 50), st.integers(1, 5), st.integers(0, 3), st.integers(0, 99)),
-                examples=200)
+    cases = st.tuples(st.integers(1, 50), st.integers(1, 5), st.integers(0, 3), st.integers(0, 99))
+    check_holds("shard", broken, cases, examples=200)
 
 
 # --------------------------------------------------------------------------- 7.2 broadcast_weights, average_gradients
