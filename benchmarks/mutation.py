@@ -253,25 +253,31 @@ def _short(code: str, width: int = 70) -> str:
     return code if len(code) <= width else code[: width - 3] + "..."
 
 
-def grade_mutants(lesson: Path, found: list[Mutant]) -> dict[str, bool]:
-    """Whether each mutant (by name) failed a check of its exercise: killed."""
+def grade_mutants(lesson: Path, found: list[Mutant]) -> dict[str, str]:
+    """For each mutant (by name), the first check of its exercise that failed and its feedback ("check: feedback"):
+    it was killed; "" if it survived."""
     with tempfile.TemporaryDirectory() as scratch:
         listing = Path(scratch) / "mutants.json"
         listing.write_text(json.dumps([asdict(mutant) for mutant in found]))
         results = grade_lesson(lesson, "solutions", known_wrong_mode=True, mutants=listing, seconds=GRADE_SECONDS)
     if broken := [r for r in results if r.exercise == "-" and r.check != "(the repository)"]:
         raise RuntimeError(f"the checks of {lesson.name} did not run: {broken}")  # a changed file is only a warning
-    return {mutant.name: any(r.variant == mutant.name and not r.passed for r in results) for mutant in found}
+    failed = [r for r in results if not r.passed]
+    return {mutant.name: next((f"{r.check}: {r.feedback}" for r in failed if r.variant == mutant.name), "")
+            for mutant in found}
 
 
-def record(lesson: Path, found: list[Mutant], killed: dict[str, bool], seconds: float) -> dict:
+def record(lesson: Path, found: list[Mutant], kills: dict[str, str], seconds: float) -> dict:
+    """One run's object. A mutant judged equivalent that was killed anyway is listed with the check that failed:
+    either the judgement was wrong or that check failed for another reason (a time limit, say)."""
     equivalent = EQUIVALENT.get(lesson.stem, {})
-    survivors = [m.name for m in found if not killed[m.name]]
+    survivors = [m.name for m in found if not kills[m.name]]
     judged = {name: reason for name, reason in equivalent.items() if name in survivors}
     counted = len(found) - len(judged)
-    return {"lesson": lesson.stem, "mutants": len(found), "killed": sum(killed.values()),
+    return {"lesson": lesson.stem, "mutants": len(found), "killed": sum(map(bool, kills.values())),
             "survived": len(survivors) - len(judged), "equivalent": judged,
-            "score": round(sum(killed.values()) / counted, 4) if counted else None,
+            "equivalent_killed": {name: kills[name] for name in equivalent if kills.get(name)},
+            "score": round(sum(map(bool, kills.values())) / counted, 4) if counted else None,
             "survivors": [name for name in survivors if name not in judged],
             "seconds": round(seconds), "hardware": hardware(),
             "command": f"python -m benchmarks.mutation --lesson {int(lesson.stem[:2])}",
@@ -296,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     append_record(result, RECORDS)
     print(json.dumps({key: result[key] for key in ("lesson", "mutants", "killed", "survived", "score")}))
     print("\n".join(f"survived: {name}" for name in result["survivors"]))
+    print("\n".join(f"judged equivalent, killed by {why}: {name}" for name, why in result["equivalent_killed"].items()))
     return 0
 
 

@@ -3,7 +3,7 @@ which are keyed by the mutant's name (its line and column) and so go stale when 
 
 import pytest
 
-from benchmarks.mutation import EQUIVALENT, mutants
+from benchmarks.mutation import EQUIVALENT, mutants, record
 from shared.grading.generate import BEGIN, END
 from shared.paths import ROOT
 
@@ -23,3 +23,16 @@ def test_mutants_change_the_solution_regions_alone_and_name_what_changed():
         "line 5:11: operator: a * b -> (a // b)", "line 5:20: comparison: a > 0 -> (a >= 0)",
         "line 5:24: constant: 0 -> 1", "line 5:31: constant: 2 -> 3"]  # and nothing of untouched()
     assert all(mutant.exercise == "9.1" and mutant.source.endswith("return a - 1\n") for mutant in found)
+
+
+def test_a_mutant_judged_equivalent_but_killed_is_counted_killed_and_shows_the_check_that_failed(monkeypatch):
+    text = f"# ## Exercise 9.1 — Add\n\ndef add(a, b):\n    {BEGIN}\n    return a * b if a > 0 else 2\n    {END}\n"
+    found = mutants(text)
+    names = [mutant.name for mutant in found]
+    monkeypatch.setitem(EQUIVALENT, "09_add", {names[0]: "judged the same", names[1]: "judged the same too"})
+    kills = {names[0]: "test_add: expected 6, got 1", names[1]: "", names[2]: "", names[3]: "test_add: expected 2"}
+    result = record(ROOT / "solutions" / "09_add.py", found, kills, 1.0)
+    assert result["equivalent"] == {names[1]: "judged the same too"}
+    assert result["equivalent_killed"] == {names[0]: "test_add: expected 6, got 1"}
+    assert (result["killed"], result["survived"], result["survivors"]) == (2, 1, [names[2]])
+    assert result["score"] == round(2 / 3, 4)
