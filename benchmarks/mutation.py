@@ -273,11 +273,11 @@ def record(lesson: Path, found: list[Mutant], kills: dict[str, str], seconds: fl
     equivalent = EQUIVALENT.get(lesson.stem, {})
     survivors = [m.name for m in found if not kills[m.name]]
     judged = {name: reason for name, reason in equivalent.items() if name in survivors}
-    counted = len(found) - len(judged)
-    return {"lesson": lesson.stem, "mutants": len(found), "killed": sum(map(bool, kills.values())),
+    counted, killed = len(found) - len(judged), sum(map(bool, kills.values()))
+    return {"lesson": lesson.stem, "mutants": len(found), "killed": killed,
             "survived": len(survivors) - len(judged), "equivalent": judged,
             "equivalent_killed": {name: kills[name] for name in equivalent if kills.get(name)},
-            "score": round(sum(map(bool, kills.values())) / counted, 4) if counted else None,
+            "score": round(killed / counted, 4) if counted else None,
             "survivors": [name for name in survivors if name not in judged],
             "seconds": round(seconds), "hardware": hardware(),
             "command": f"python -m benchmarks.mutation --lesson {int(lesson.stem[:2])}",
