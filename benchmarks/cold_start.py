@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import shlex
-import socket
 import statistics
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 
 from benchmarks.run import hardware
 from shared.paths import ROOT
+from shared.ports import free_port
 from shared.predict_command import SAVED_MODELS
 from shared.records import BENCHMARKS, append_record
 
@@ -41,11 +41,6 @@ def seconds_to_exit(command: list[str], answers: tuple[int, ...] = (0,)) -> floa
         raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-500:]}")
     return took
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def seconds_to_page() -> float:

@@ -12,6 +12,7 @@ import pytest
 from demo import app
 from demo.same_origin import SameOrigin, served_hosts
 from shared.lessons import lstm as lesson
+from shared.ports import free_port
 from shared.text import build_vocabulary
 from shared.training import SAMPLE_REVIEWS
 
@@ -29,11 +30,6 @@ def lstm_folder(tmp_path_factory):
 def predictors(lstm_folder):
     return {"BiLSTM (lesson 3)": app.load_predictor("shared.lessons.lstm", "load_classifier", lstm_folder)}
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @contextmanager

@@ -4,7 +4,6 @@ a notebook from lessons/ shows its figure below the cell and writes it to the re
 import gzip
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from shared.grading.lessons import lesson_files
 from shared.paths import ROOT
+from shared.ports import free_port
 
 SPLIT_SIZE = 12_500  # reviews of each label in each split: load_imdb() checks the official counts
 WORDS = {1: ["great", "wonderful", "moving", "superb", "charming", "funny"],
@@ -95,11 +95,6 @@ def test_artifacts_are_the_repository_s_wherever_python_starts(tmp_path, course_
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert Path(found) == (tmp_path / course_root if course_root else ROOT) / "artifacts"
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get_json(url: str, token: str, server: subprocess.Popen, timeout: float = 120.0) -> dict:

@@ -11,7 +11,6 @@ import json
 import multiprocessing
 import os
 import queue
-import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import keras
 import numpy as np
 
 from shared.grading.plugin import is_lesson_file
+from shared.ports import free_port
 
 
 def dict_difference(expected: dict, found: object) -> str:
@@ -175,12 +175,6 @@ def check_no_decay_on_layer_norms_and_biases(optimizer, variables: list) -> None
 RANK_SECONDS = 60  # how long the processes of one run_ranks may take together
 COLLECTIVE_SECONDS = 20  # how long a collective operation waits for the other ranks before it fails
 
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now: where rank 0 meets the others."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run_ranks(task: Callable[[int], object], world_size: int = 2,
