@@ -1,5 +1,6 @@
 """The demo page answers with every saved model, keeps within its limits, and says in one line why it cannot start."""
 
+import asyncio
 import os
 import shutil
 import socket
@@ -125,6 +126,21 @@ def test_served_to_other_machines_any_host_answers_but_not_a_page_elsewhere():
     assert guard.refusal({b"host": b"10.0.0.5:7860", b"origin": b"http://10.0.0.5:7860"}) is None
     assert guard.refusal({b"host": b"10.0.0.5:7860"}) is None  # no Origin: not sent by a page's script
     assert guard.refusal({b"host": b"10.0.0.5:7860", b"origin": b"http://attacker.example"})[0] == 403
+
+
+def test_a_websocket_from_another_host_is_closed_before_it_reaches_the_page():
+    sent, reached = [], []
+
+    async def page(scope, receive, send):
+        reached.append(scope["type"])
+
+    async def send(message):
+        sent.append(message)
+
+    guard = SameOrigin(app=page, hosts=served_hosts("127.0.0.1", 7860))
+    for host in (b"attacker.example:7860", b"localhost:7860"):
+        asyncio.run(guard({"type": "websocket", "headers": [(b"host", host)]}, None, send))
+    assert sent == [{"type": "websocket.close", "code": 1008}] and reached == ["websocket"]
 
 
 def test_an_uploaded_file_is_refused_over_http(predictors, tmp_path, monkeypatch):
