@@ -5,6 +5,7 @@ import importlib.util
 import json
 import os
 import re
+import subprocess
 import sys
 import textwrap
 import time
@@ -396,16 +397,23 @@ def test_a_lesson_that_deletes_and_writes_files_leaves_the_repository_as_it_was(
 
 @pytest.mark.real_data
 def test_a_write_into_the_repository_itself_is_reported(tmp_path):
-    lessons, stray = tmp_path / "lessons", ROOT / "benchmarks" / "stray-from-a-lesson.txt"
-    lessons.mkdir()
+    """Graded from a copy of the course, so that the stray file never lands in the repository that other tests,
+    running beside this one, grade and compare before and after."""
+    course = workspace.working_copy(tmp_path / "course")
+    stray = course / "benchmarks" / "stray-from-a-lesson.txt"
     planted = f'\n# %%\nopen({str(stray)!r}, "w").write("x")\n'  # a lesson that knows where the repository is
-    (lessons / "00_setup.py").write_text((ROOT / "solutions" / "00_setup.py").read_text() + planted)
-    try:
-        results = report.grade(str(lessons), [lessons / "00_setup.py"])
-    finally:
-        stray.unlink(missing_ok=True)
-    assert results[-1].check == "(the repository)" and not results[-1].passed, results
-    assert results[-1].feedback.startswith(
+    lesson = tmp_path / "lessons" / "00_setup.py"
+    lesson.parent.mkdir()
+    lesson.write_text((ROOT / "solutions" / "00_setup.py").read_text() + planted)
+    grade = ("import json, sys; from dataclasses import asdict; from pathlib import Path; "
+             "from shared.grading import report; "
+             "print(json.dumps([asdict(r) for r in report.grade(sys.argv[1], [Path(sys.argv[2])])]))")
+    run = subprocess.run([sys.executable, "-c", grade, str(lesson.parent), str(lesson)], cwd=course,
+                         env=os.environ | {"PYTHONPATH": str(course)}, capture_output=True, text=True, check=True)
+    results = json.loads(run.stdout.splitlines()[-1])
+    assert not (ROOT / "benchmarks" / stray.name).exists()
+    assert results[-1]["check"] == "(the repository)" and not results[-1]["passed"], results
+    assert results[-1]["feedback"].startswith(
         "grading changed the repository (benchmarks/stray-from-a-lesson.txt added): the graded code writes outside")
 
 
