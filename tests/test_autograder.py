@@ -164,12 +164,16 @@ def test_every_exercise_has_three_known_wrong_solutions_that_apply(solution):
 @pytest.mark.parametrize("solution", LESSONS, ids=lambda p: p.stem)
 def test_untouched_exercises_and_known_wrong_solutions_fail(solution):
     """One process per lesson grades the untouched exercise file and every known-wrong solution: each must
-    fail a check of its own exercise, with feedback that names the mistake."""
+    fail a check of its own exercise, with feedback that names the mistake. The untouched file graded as a learner
+    grades it runs no check (shared.grading.untouched) and must report the same checks, points and statuses."""
     results = report.grade_lesson(solution, "solutions", known_wrong_mode=True)
     assert not [r for r in results if r.exercise == "-"], results
     untouched = [r for r in results if r.variant == UNTOUCHED]
     assert untouched and not [r.check for r in untouched if r.passed]
     assert all(r.feedback.startswith("not done yet: Exercise ") for r in untouched), untouched
+    unrun = report.grade_lesson(ROOT / "lessons" / solution.name, "lessons")  # not started: reported, not run
+    assert [(r.exercise, r.check, r.points) for r in unrun] == [(r.exercise, r.check, r.points) for r in untouched]
+    assert [e.status for e in report.by_exercise(unrun)] == [e.status for e in report.by_exercise(untouched)]
     missed = [f"{mistake.exercise} {mistake.name!r}: {failed or 'passed every check'}"
               for mistake, failed, found in report.known_wrong_verdicts(solution, results) if not found]
     assert not missed, "\n".join(missed)

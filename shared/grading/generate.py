@@ -3,7 +3,8 @@
 Each block between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` becomes its ``# HINT:`` lines (if any) and
 ``raise NotImplementedError("Exercise N.M: <title>")``, where N.M and the title come from the nearest
 ``## Exercise N.M — title`` heading above it. Everything else is copied unchanged. The cells tagged ``save``
-are exported, answers included, into ``shared/lessons/`` (``shared.grading.export``).
+are exported, answers included, into ``shared/lessons/`` (``shared.grading.export``). The list of the checks
+(``tests/lessons/checks.json``, ``shared.grading.checks_index``) and the checks' sha256 are written last.
 
     python -m shared.grading.generate          # write lessons/ and shared/lessons/
     python -m shared.grading.generate --check  # exit 1 if either is out of date
@@ -17,11 +18,11 @@ import re
 import sys
 from pathlib import Path
 
-from shared.grading import export, manifest
+from shared.grading import checks_index, export, manifest
 from shared.grading.lessons import ROOT, lesson_files
 
 BEGIN, END, HINT = "# BEGIN SOLUTION", "# END SOLUTION", "# HINT:"
-_HEADING = re.compile(r"^# ## Exercise (\d+\.\d+)\s*[—:-]\s*(.+?)\s*$")
+HEADING = re.compile(r"^# ## Exercise (\d+\.\d+)\s*[—:-]\s*(.+?)\s*$", re.MULTILINE)
 
 
 class MarkerError(ValueError):
@@ -35,7 +36,7 @@ def make_exercise(source: str, name: str = "<solution>") -> str:
     block_start = None
     for number, line in enumerate(source.splitlines(keepends=True), 1):
         stripped = line.strip()
-        if heading := _HEADING.match(line):
+        if heading := HEADING.match(line):
             exercise = f"Exercise {heading[1]}: {heading[2]}"
         if stripped.startswith(BEGIN):
             if block_start is not None:
@@ -83,6 +84,10 @@ def stale_exports() -> list[str]:
                   if path not in expected or not path.exists() or path.read_text(encoding="utf-8") != expected[path])
 
 
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="only check that lessons/ is up to date")
@@ -93,9 +98,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lessons/ is out of date ({', '.join(stale)}): run python -m shared.grading.generate")
         if exports := stale_exports():
             print(f"shared/lessons/ is out of date ({', '.join(exports)}): run python -m shared.grading.generate")
+        if index := (checks_index.text(checks_index.collected()) != _read(checks_index.INDEX)):
+            print(f"{checks_index.INDEX.name} is out of date: run python -m shared.grading.generate")
         if changed := manifest.changed_files():
             print(f"{manifest.MANIFEST.name} is out of date ({', '.join(changed)}): run python -m shared.grading.generate")
-        return int(bool(stale or exports or changed))
+        return int(bool(stale or exports or index or changed))
     expected = expected_lessons()
     for path in lesson_files("lessons"):
         if path not in expected:
@@ -109,8 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     export.PACKAGE.mkdir(exist_ok=True)
     for path, text in modules.items():
         path.write_text(text, encoding="utf-8")
+    checks_index.INDEX.write_text(checks_index.text(checks_index.collected()), encoding="utf-8")
     manifest.MANIFEST.write_text(manifest.expected_manifest())
-    print(f"wrote {len(expected)} exercise files to lessons/, {len(modules) - 1} modules to shared/lessons/ and the sha256 of the checks to {manifest.MANIFEST.name}")
+    print(f"wrote {len(expected)} exercise files to lessons/, {len(modules) - 1} modules to shared/lessons/, the list of the checks to "
+          f"{checks_index.INDEX.name} and their sha256 to {manifest.MANIFEST.name}")
     return 0
 
 

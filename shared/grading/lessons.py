@@ -24,6 +24,11 @@ def lesson_files(folder: str | Path = "solutions") -> list[Path]:
     return sorted((ROOT / folder).glob("[0-9][0-9]_*.py"))
 
 
+def checks_file(lesson: Path) -> Path:
+    """The graded checks of ``lesson``, in whichever folder the lesson is: ``tests/lessons/test_NN_topic.py``."""
+    return ROOT / "tests" / "lessons" / f"test_{lesson.stem}.py"
+
+
 def find_lesson(number: int | str, folder: str | Path = "solutions") -> Path:
     """The file of lesson ``number`` (``3``, ``"03"`` or ``"03_lstm"``) in ``folder``.
 

@@ -14,7 +14,7 @@ from shared.digest import sha256_of
 from shared.paths import ROOT
 
 MANIFEST = ROOT / "shared" / "grading" / "checks.sha256"
-JUDGES = ("tests/conftest.py", "tests/lessons/*.py", "tests/lessons/calibration.json", "tests/known_wrong/*.py",
+JUDGES = ("tests/conftest.py", "tests/lessons/*.py", "tests/lessons/*.json", "tests/known_wrong/*.py",
           "shared/grading/*.py")
 
 

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from shared.grading import plugin
-from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
-from shared.grading.report import CHECK_SECONDS, WIDTH, CheckResult, by_exercise, checks_file, score, wrapped
+from shared.grading.lessons import ROOT, checks_file, find_lesson, lesson_backend, lesson_files
+from shared.grading.report import CHECK_SECONDS, WIDTH, CheckResult, by_exercise, score, wrapped
 
 KERNEL_LESSON = pytest.StashKey[types.ModuleType]()  # the lesson fixture of the checks returns it when set
 _EXERCISE = re.compile(r"(\d+)\.\d+")

@@ -20,10 +20,34 @@ _TIMEOUT_MESSAGE = re.compile(r"Timeout \(>([\d.]+)s\) from pytest-timeout")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--grade-json", help="write the graded checks' results to this JSON file")
+    parser.addoption("--exercises", help="run the graded checks of these exercises only (e.g. 1.2,1.5)")
+    parser.addoption("--list-checks", help="with --collect-only: write each lesson's graded checks to this JSON "
+                                           "file (shared.grading.checks_index)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RESULTS] = {}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not (wanted := config.getoption("exercises")):
+        return
+    exercises = set(wanted.split(","))
+    keep = [item for item in items if (marker := item.get_closest_marker("exercise")) is None
+            or marker.args[0] in exercises]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if not (path := session.config.getoption("list_checks")):
+        return
+    index: dict[str, list[dict]] = {}
+    for item in session.items:
+        if marker := item.get_closest_marker("exercise"):
+            index.setdefault(item.path.stem.removeprefix("test_"), []).append(
+                {"check": item.name, "exercise": marker.args[0], "points": marker.kwargs.get("points", 1)})
+    Path(path).write_text(json.dumps(index))
 
 
 def teaching_line(excinfo: pytest.ExceptionInfo) -> str:

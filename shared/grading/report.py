@@ -11,6 +11,8 @@ The report's first line says where to go next; then one line per exercise: passe
 FAILED, its points, and the first failing check's feedback, within 100 columns. Each lesson is graded in its own process, with the Keras backend it declares set before Keras is
 imported. The exit status is 1 when any check fails, so the command works in CI for your own fork.
 A check has a time limit (CHECK_SECONDS unless it sets its own): past it, it fails and the others still run.
+An exercise not started (its part of the lesson as generated, ``shared.grading.untouched``) is reported "to do"
+from the list of checks without running them; only the started exercises' checks run.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from shared.grading import manifest, workspace
+from shared.grading import checks_index, manifest, untouched, workspace
 from shared.grading.known_wrong import Wrong, caught, known_wrong
-from shared.grading.lessons import ROOT, find_lesson, lesson_backend, lesson_files
+from shared.grading.lessons import ROOT, checks_file, find_lesson, lesson_backend, lesson_files
 
 CHECK_SECONDS = 120  # the default time limit of one graded check
 LOAD_SECONDS = 120  # the time limit of loading a lesson (its cells but the long ones)
@@ -49,10 +51,6 @@ class CheckResult:
     variant: str = ""
 
 
-def checks_file(lesson: Path) -> Path:
-    return ROOT / "tests" / "lessons" / f"test_{lesson.stem}.py"
-
-
 def grade_lesson(lesson: Path, target: str, known_wrong_mode: bool = False,
                  mutants: Path | None = None, seconds: float = LESSON_SECONDS) -> list[CheckResult]:
     """Run one lesson's graded checks against ``target`` (``lessons`` or ``solutions``) in a new process;
@@ -66,7 +64,12 @@ def grade_lesson(lesson: Path, target: str, known_wrong_mode: bool = False,
                             f"{name} is not the course's: restore it with `git checkout -- {name}` (instructors "
                             "who changed it: python -m shared.grading.generate)") for name in changed]
     before = workspace.snapshot(ROOT)
-    results = _run_checks(lesson, target, known_wrong_mode, mutants, seconds)
+    checks = [] if known_wrong_mode else checks_index.checks_of(lesson)
+    waiting = untouched.not_started(lesson) if checks else {}
+    started = {check["exercise"] for check in checks} - waiting.keys()
+    results = _run_checks(lesson, target, known_wrong_mode, mutants, seconds,
+                          sorted(started) if waiting else None) if started or not waiting else []
+    results = with_not_started(lesson, checks, waiting, results)
     if changed := workspace.changes(before, workspace.snapshot(ROOT)):
         results.append(CheckResult(lesson.stem, "-", "(the repository)", 0, False,
                                    f"grading changed the repository ({'; '.join(changed[:4])}): the graded code "
@@ -74,8 +77,25 @@ def grade_lesson(lesson: Path, target: str, known_wrong_mode: bool = False,
     return results
 
 
+def with_not_started(lesson: Path, checks: list[dict], waiting: dict[str, str],
+                     results: list[CheckResult]) -> list[CheckResult]:
+    """The checks that ran, with those of the exercises not started (``waiting``: exercise -> what its stub
+    raises) reported "not done yet" in between, in the order of the index's ``checks``."""
+    if not waiting:
+        return results
+    ran: dict[str, list[CheckResult]] = {}
+    for result in results:
+        ran.setdefault(result.exercise, []).append(result)
+    ordered = []
+    for exercise in dict.fromkeys(check["exercise"] for check in checks):
+        ordered += ([CheckResult(lesson.stem, exercise, check["check"], check["points"], False,
+                                 NOT_DONE + waiting[exercise]) for check in checks if check["exercise"] == exercise]
+                    if exercise in waiting else ran.pop(exercise, []))
+    return ordered + [result for rest in ran.values() for result in rest]
+
+
 def _run_checks(lesson: Path, target: str, known_wrong_mode: bool, mutants: Path | None,
-                seconds: float) -> list[CheckResult]:
+                seconds: float, exercises: list[str] | None = None) -> list[CheckResult]:
     with tempfile.TemporaryDirectory() as scratch:
         copy = workspace.working_copy(Path(scratch) / "course")
         results_file = Path(scratch) / "results.json"
@@ -87,6 +107,8 @@ def _run_checks(lesson: Path, target: str, known_wrong_mode: bool, mutants: Path
                    f"--target={graded}", "-p", "shared.grading.plugin", f"--grade-json={results_file}",
                    f"--timeout={CHECK_SECONDS}", "-o", "timeout_func_only=true",
                    "-q", "--no-header", "-p", "no:cacheprovider", "-W", "ignore"]
+        if exercises is not None:
+            command.append(f"--exercises={','.join(exercises)}")
         if known_wrong_mode:
             command += ["--known-wrong", *([f"--mutants={mutants}"] if mutants else [])]
         returncode, output = workspace.run_group(command, copy, environment, seconds)

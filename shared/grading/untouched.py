@@ -1,0 +1,73 @@
+"""Exercises a learner has not started, found by reading the lesson rather than running it.
+
+An exercise is not started when its part of the lesson (from its ``## Exercise N.M`` heading to the next
+exercise's) is still the text the generator wrote from the solution, and no other part binds the name of a
+function or class it defines: its functions still raise NotImplementedError, so each of its checks would say "not done yet". The
+grade reports those checks so without loading Keras, the data or the lesson, and runs only the others: an
+untouched lesson is graded in a second.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from shared.grading.generate import HEADING, make_exercise
+from shared.grading.lessons import ROOT
+
+
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def sections(text: str) -> list[tuple[str, str, int, int]]:
+    """Each exercise's part of a lesson: (number, title, first line, line after its last), lines counted from 1."""
+    headings = list(HEADING.finditer(text))
+    lines = [text.count("\n", 0, heading.start()) + 1 for heading in headings] + [text.count("\n") + 2]
+    return [(heading[1], heading[2], start, end) for heading, start, end in zip(headings, lines, lines[1:])]
+
+
+def bindings(tree: ast.Module) -> list[tuple[str, int]]:
+    """(name, line) for each name the module's top level binds, and each name a function declares global."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found += [(name, node.lineno) for name in node.names]
+    stack: list[ast.AST] = list(tree.body)
+    while stack:  # the top level, with its if/for/with/try blocks, but no function's or class's body
+        node = stack.pop()
+        if isinstance(node, _DEFINITIONS):
+            found.append((node.name, node.lineno))
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            found.append((node.id, node.lineno))
+        elif isinstance(node, ast.alias):
+            found.append(((node.asname or node.name).split(".")[0], node.lineno))
+        elif not isinstance(node, ast.Lambda):
+            stack.extend(ast.iter_child_nodes(node))
+    return found
+
+
+def not_started(lesson: Path) -> dict[str, str]:
+    """The exercises of ``lesson`` not started, each with what its stub raises ("Exercise 1.2: Clean a review");
+    {} when the course has no solution of that name or the lesson does not parse (its checks say why)."""
+    solution = ROOT / "solutions" / lesson.name
+    text = lesson.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return {}
+    if not solution.exists():
+        return {}
+    generated = make_exercise(solution.read_text(encoding="utf-8"), solution.name).splitlines()
+    learner = text.splitlines()
+    parts = {number: (start, end) for number, _, start, end in sections("\n".join(generated))}
+    bound = bindings(tree)
+    found = {}
+    for number, title, start, end in sections(text):
+        first, after = parts.get(number, (0, 0))
+        if learner[start - 1:end - 1] != generated[first - 1:after - 1] or not first:
+            continue
+        own = {node.name for node in tree.body if isinstance(node, _DEFINITIONS) and start <= node.lineno < end}
+        if not any(name in own and not start <= line < end for name, line in bound):
+            found[number] = f"Exercise {number}: {title}"
+    return found
