@@ -4,7 +4,8 @@
     python -m demo.app --lstm artifacts/lesson03/classifier --bert artifacts/lesson05/classifier
 
 Every saved model it finds answers, each with its label and confidence, so learners can compare the
-LSTM of lesson 3 with the fine-tuned BERT of lesson 5 on their own sentences.
+LSTM of lesson 3 with the fine-tuned BERT of lesson 5 on their own sentences. The page is served at once: the
+models load meanwhile (Keras takes seconds to import), and the first review waits for them.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("KERAS_BACKEND", "torch")  # both saved models are Keras models on PyTorch
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page makes no calls outside this machine
@@ -23,8 +27,11 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from demo.same_origin import SameOrigin, served_hosts  # noqa: E402
 from shared.predict_command import SAVED_MODELS  # noqa: E402
-from shared.prediction import Predictor, SavedModelError, load_predictor  # noqa: E402
-from shared.training import SAMPLE_REVIEWS  # noqa: E402
+from shared.sealed import SavedModelError, check_recorded  # noqa: E402
+from shared.text import SAMPLE_REVIEWS  # noqa: E402
+
+if TYPE_CHECKING:
+    from shared.prediction import Predictor
 
 # title on the page -> (the lesson's exported module, its loading function, where the lesson saves the model, the command that makes it)
 MODELS = {"BiLSTM (lesson 3)": SAVED_MODELS["lstm"], "fine-tuned BERT (lesson 5)": SAVED_MODELS["bert"]}
@@ -34,7 +41,7 @@ MAX_UPLOAD_BYTES = 0  # the page has no file input, so Gradio's upload route tak
 CACHE_SWEEP = (3600, 3600)
 
 
-def classify(predictors: dict[str, Predictor], text: str) -> dict[str, float] | str | list[dict[str, float] | str]:
+def classify(predictors: Mapping[str, Predictor], text: str) -> dict[str, float] | str | list[dict[str, float] | str]:
     """One {label: probability} per model, as gradio's Label shows it, or why the model cannot read the text."""
     if not text or not text.strip():
         raise gr.Error("Type or paste a review first.")
@@ -51,13 +58,13 @@ def classify(predictors: dict[str, Predictor], text: str) -> dict[str, float] | 
     return answers if len(answers) > 1 else answers[0]  # gradio wants a bare value for one output
 
 
-def not_trained(predictors: dict[str, Predictor]) -> str:
+def not_trained(predictors: Mapping[str, Predictor]) -> str:
     """A sentence naming each of the course's models that does not answer here, with the command that trains it."""
     missing = [f"{name} (train it: `{MODELS[name][3]}`)" for name in MODELS if name not in predictors]
     return f"Not trained yet, so not asked: {', '.join(missing)}." if missing else ""
 
 
-def build_demo(predictors: dict[str, Predictor]) -> gr.Interface:
+def build_demo(predictors: Mapping[str, Predictor]) -> gr.Interface:
     return gr.Interface(
         fn=partial(classify, predictors), inputs=gr.Textbox(lines=6, label="A movie review"),
         outputs=[gr.Label(label=name) for name in predictors], examples=[[review] for review in SAMPLE_REVIEWS],
@@ -90,16 +97,61 @@ def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, st
     return chosen
 
 
+def unloadable(name: str, folder: Path, error: SavedModelError) -> ValueError:
+    """The error that names the model that does not load, why (the first line of ``error``: the file, what is
+    wrong, the fix) and the command that saves it again."""
+    return ValueError(f"cannot load the {name} model from {folder}: {str(error).splitlines()[0]} "
+                      f"Or save it again: {MODELS[name][3]}")
+
+
 def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Predictor]:
     """One predictor per model, or a ValueError naming the model that does not load, why and how to mend it."""
+    from shared.prediction import load_predictor  # Keras: seconds of imports
+
     predictors = {}
     for name, (number, loader, folder) in models.items():
         try:
             predictors[name] = load_predictor(number, loader, folder)
-        except SavedModelError as error:  # its first line names the file, what is wrong and the fix
-            raise ValueError(f"cannot load the {name} model from {folder}: {str(error).splitlines()[0]} "
-                             f"Or save it again: {MODELS[name][3]}") from error
+        except SavedModelError as error:
+            raise unloadable(name, folder, error) from error
     return predictors
+
+
+def check_folders(models: dict[str, tuple[str, str, Path]]) -> None:
+    """Before the page starts: a ValueError naming a model whose files are not the ones it saved together."""
+    for name, (_, _, folder) in models.items():
+        try:
+            check_recorded(folder)
+        except SavedModelError as error:
+            raise unloadable(name, folder, error) from error
+
+
+class LoadingPredictors(Mapping):
+    """The predictors of ``models``, loaded in a thread of their own from the start: their names are known at
+    once (the page lists them), a predictor is waited for when it is first asked for, and one that failed to
+    load answers with why, as a message on the page."""
+
+    def __init__(self, models: dict[str, tuple[str, str, Path]]) -> None:
+        self._names = list(models)
+        self._loading: Future = ThreadPoolExecutor(1).submit(load_predictors, models)
+        self._loading.add_done_callback(_say_why_not)
+
+    def __getitem__(self, name: str) -> Predictor:
+        try:
+            return self._loading.result()[name]
+        except ValueError as error:
+            raise gr.Error(str(error)) from error
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _say_why_not(loading: Future) -> None:
+    if loading.exception() is not None:
+        print(f"python -m demo.app: {loading.exception()}", file=sys.stderr)
 
 
 def port_number(text: str) -> int:
@@ -119,9 +171,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="default: $GRADIO_SERVER_PORT, else 7860")
     args = parser.parse_args(argv)
     try:
-        predictors = load_predictors(find_models(args.lstm, args.bert))
+        models = find_models(args.lstm, args.bert)
+        check_folders(models)
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
+    predictors = LoadingPredictors(models)
     if missing := not_trained(predictors):
         print(missing, file=sys.stderr)
     try:

@@ -98,7 +98,8 @@ def named_model(name: str) -> tuple[str, tuple[str, str, Path]]:
 
 def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Callable[[list[str]], list[Prediction]]]:
     """name -> texts -> [Prediction]; a ModelError names the model that does not load and why."""
-    from shared.prediction import SavedModelError, UnsealedFolderWarning, load_predictor  # seconds of imports
+    from shared.prediction import load_predictor  # seconds of imports
+    from shared.sealed import SavedModelError, UnsealedFolderWarning
 
     warnings.simplefilter("ignore")  # the libraries' own warnings mean nothing to someone asking about reviews
     warnings.simplefilter("default", UnsealedFolderWarning)  # but this one tells what to do

@@ -4,7 +4,7 @@
 - ``Prediction``: "positive" or "negative" with the probability of that label, or UNREADABLE with the reason
   when the text holds no word the model knows (any label would be a guess). ``predict_readable`` asks a
   model about the texts it can read and answers UNREADABLE for the others.
-- ``seal`` and ``open_sealed``: a saved model folder records the sha256 of its files in ``manifest.json``, so
+- ``seal`` and ``open_sealed`` (from ``shared.sealed``): a saved model folder records the sha256 of its files in ``manifest.json``, so
   that a model is never loaded with another model's vocabulary or tokenizer, nor from a damaged file.
 - ``load_model``, ``read_vocabulary``, ``read_tokenizer``: loading with errors that name the file, say what is
   wrong and how to get a good one. ``load_model`` keeps Keras's safe mode: a file that would run code when
@@ -21,7 +21,6 @@ import dataclasses
 import importlib
 import json
 import re
-import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING
 
 import keras
 
-from shared.digest import sha256_of
+from shared.sealed import GET_A_GOOD_ONE, SavedModelError, open_sealed, seal  # noqa: F401 (the lessons import them here)
 from shared.shown import shown
 from shared.text import PAD, UNK, clean_html, words
 
@@ -38,21 +37,7 @@ if TYPE_CHECKING:
     import keras_hub
 
 UNREADABLE = "unreadable"  # the label of a text the model cannot read; the others are "positive" and "negative"
-MANIFEST = "manifest.json"
-MANIFEST_BYTES = 65_536  # far more than the digests of a model's files take
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # half of a UTF-16 pair: what undecodable bytes become in a str
-_GET_A_GOOD_ONE = "Copy the whole folder again from where it was saved, or save the model again."
-
-
-class SavedModelError(ValueError):
-    """A saved model folder that cannot be used as it is; the message names the file, what is wrong with it
-    and how to get a good one."""
-
-
-class UnsealedFolderWarning(UserWarning):
-    """A saved model folder without manifest.json (saved before folders were sealed): it loads unchecked."""
-
-
 # --------------------------------------------------------------------------- texts and predictions
 
 
@@ -154,61 +139,6 @@ def unknown_wordpieces(tokenizer: keras_hub.tokenizers.WordPieceTokenizer, texts
 # --------------------------------------------------------------------------- saved model folders
 
 
-def seal(folder: str | Path, files: Sequence[str]) -> Path:
-    """Record the sha256 of each of ``files`` in ``folder/manifest.json``, so that open_sealed can tell they
-    were saved together; return the folder."""
-    folder = Path(folder)
-    manifest = {"sha256": {name: sha256_of(folder / name) for name in files}}
-    (folder / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
-    return folder
-
-
-def open_sealed(folder: str | Path, files: Sequence[str]) -> Path:
-    """``folder`` as a Path once each of ``files`` is there and is the file seal() recorded, or a
-    SavedModelError that names the file at fault. A folder saved before sealing existed (no manifest.json)
-    cannot be checked: it only warns."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SavedModelError(f"{folder} is not a folder: give the folder the model was saved in.")
-    missing = [name for name in files if not (folder / name).is_file()]
-    if missing:
-        raise SavedModelError(f"{folder} has no {' and no '.join(missing)}: a saved model is {', '.join(files)}, "
-                              f"together. {_GET_A_GOOD_ONE}")
-    recorded = _recorded_digests(folder)
-    if recorded is None:
-        warnings.warn(f"{folder} has no {MANIFEST}, so nothing tells that {', '.join(files)} were saved together: "
-                      "save the model again to seal them.", UnsealedFolderWarning, stacklevel=2)
-        return folder
-    changed = [name for name in files if recorded.get(name) != sha256_of(folder / name)]
-    if changed:
-        others = [name for name in files if name not in changed]
-        raise SavedModelError(
-            f"{folder}: {' and '.join(changed)} {'is' if len(changed) == 1 else 'are'} not what was saved"
-            f"{' with ' + ' and '.join(others) if others else ''} (the sha256 differs from {MANIFEST}'s): damaged, "
-            f"edited or copied from another saved model, and a model must read with its own vocabulary. "
-            f"{_GET_A_GOOD_ONE}")
-    return folder
-
-
-def _recorded_digests(folder: Path) -> dict | None:
-    """The digests in ``folder``'s manifest; None when it has none."""
-    path = folder / MANIFEST
-    if not path.exists():
-        return None
-    if not path.is_file():  # a named pipe would wait for a writer, a link to /dev/zero never end
-        raise SavedModelError(f"{path} is not a regular file. {_GET_A_GOOD_ONE}")
-    if path.stat().st_size > MANIFEST_BYTES:
-        raise SavedModelError(f"{path} is damaged: {path.stat().st_size:,} bytes, where a manifest takes a few "
-                              f"hundred. {_GET_A_GOOD_ONE}")
-    try:
-        recorded = json.loads(path.read_text(encoding="utf-8"))["sha256"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
-        raise SavedModelError(f"{path} is damaged ({type(error).__name__}: {error}). {_GET_A_GOOD_ONE}") from error
-    if not isinstance(recorded, dict):
-        raise SavedModelError(f"{path} is damaged: its sha256 entry is not a table of files. {_GET_A_GOOD_ONE}")
-    return recorded
-
-
 def load_model(path: str | Path) -> keras.Model:
     """``keras.saving.load_model`` in safe mode, with errors that say what is wrong with the file."""
     path = Path(path)
@@ -216,7 +146,7 @@ def load_model(path: str | Path) -> keras.Model:
         found = ("there is no such file" if not path.is_file() else
                  "it is empty" if not path.stat().st_size else "it is not even a zip archive")
         raise SavedModelError(f"{path} is not a Keras model file ({found}): it is damaged, or was cut short while "
-                              f"being written or copied. {_GET_A_GOOD_ONE}")
+                              f"being written or copied. {GET_A_GOOD_ONE}")
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as error:  # a damaged archive fails in zipfile, json, h5py or Keras, each in its own way
@@ -227,7 +157,7 @@ def load_model(path: str | Path) -> keras.Model:
                 "loads only layers it can rebuild from their settings, and the lessons' models need nothing more: "
                 "load only models you saved with the lessons.") from error
         raise SavedModelError(f"{path} cannot be loaded ({type(error).__name__}: {first_sentence}): it is damaged, "
-                              f"or not a model the lessons saved. {_GET_A_GOOD_ONE}") from error
+                              f"or not a model the lessons saved. {GET_A_GOOD_ONE}") from error
 
 
 def read_vocabulary(path: str | Path, model: keras.Model | None = None) -> dict[str, int]:
@@ -238,10 +168,10 @@ def read_vocabulary(path: str | Path, model: keras.Model | None = None) -> dict[
         vocabulary = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise SavedModelError(f"{path} is not a JSON vocabulary ({type(error).__name__}: {error}): it is damaged. "
-                              f"{_GET_A_GOOD_ONE}") from error
+                              f"{GET_A_GOOD_ONE}") from error
     problem = _vocabulary_problem(vocabulary, model)
     if problem:
-        raise SavedModelError(f"{path} {problem}. {_GET_A_GOOD_ONE}")
+        raise SavedModelError(f"{path} {problem}. {GET_A_GOOD_ONE}")
     return vocabulary
 
 
@@ -273,13 +203,13 @@ def read_tokenizer(folder: str | Path, model: keras.Model | None = None) -> kera
         tokenizer = tokenizer_from_folder(folder)
     except Exception as error:  # damaged files fail in json, in the tokenizer's checks or in TensorFlow Text
         raise SavedModelError(f"the tokenizer saved in {folder} cannot be read ({type(error).__name__}: {error}): "
-                              f"vocab.txt or tokenizer_config.json is damaged. {_GET_A_GOOD_ONE}") from error
+                              f"vocab.txt or tokenizer_config.json is damaged. {GET_A_GOOD_ONE}") from error
     backbone = next((layer for layer in model.layers if isinstance(layer, keras_hub.models.BertBackbone)), None) \
         if model is not None else None
     if backbone is not None and backbone.vocabulary_size != tokenizer.vocabulary_size():
         raise SavedModelError(f"{folder / 'vocab.txt'} has {tokenizer.vocabulary_size():,} WordPieces but the "
                               f"model embeds {backbone.vocabulary_size:,}: it is the vocabulary of another model. "
-                              f"{_GET_A_GOOD_ONE}")
+                              f"{GET_A_GOOD_ONE}")
     return tokenizer
 
 

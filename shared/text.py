@@ -16,6 +16,10 @@ from collections.abc import Iterable
 import numpy as np
 
 PAD, UNK = "<PAD>", "<UNK>"  # ids 0 and 1 in every word vocabulary
+# The sample reviews of the reference BiLSTM project, which the lessons and the demo ask their models about: a
+# clear positive, a clear negative, and a lukewarm one.
+SAMPLE_REVIEWS = ["This movie was absolutely fantastic!", "Terrible waste of time and money.",
+                  "It was okay, nothing special."]
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{0,40}>")
 _LETTERS = re.compile(r"[^\W\d_]+")  # runs of letters of any alphabet: \w without digits and "_"

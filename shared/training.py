@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from shared.figures import show_and_save
+from shared.text import SAMPLE_REVIEWS  # noqa: F401 (the lessons import it here)
 
 
 def plot_history(history: keras.callbacks.History | dict, path: str | os.PathLike, title: str = "") -> Path:
@@ -124,11 +125,6 @@ def no_weight_decay(variables: Iterable[keras.Variable]) -> list[keras.Variable]
     (``gamma``, ``beta``), ``var_names=["LayerNorm"]`` silently excludes nothing. The path says which layer a
     weight belongs to."""
     return [variable for variable in variables if _NO_DECAY.search(variable.path)]
-
-
-# The sample reviews of the reference BiLSTM project: a clear positive, a clear negative, and a lukewarm one.
-SAMPLE_REVIEWS = ["This movie was absolutely fantastic!", "Terrible waste of time and money.",
-                  "It was okay, nothing special."]
 
 
 def print_predictions(texts: list[str], predictions: list[tuple[str, float | None]]) -> None:

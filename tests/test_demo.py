@@ -4,6 +4,8 @@ import asyncio
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import gradio as gr
@@ -13,6 +15,7 @@ import pytest
 from demo import app
 from demo.same_origin import SameOrigin, served_hosts
 from shared.lessons import lstm as lesson
+from shared.prediction import load_predictor
 from shared.ports import free_port
 from shared.text import build_vocabulary
 from shared.training import SAMPLE_REVIEWS
@@ -29,7 +32,7 @@ def lstm_folder(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictors(lstm_folder):
-    return {"BiLSTM (lesson 3)": app.load_predictor("shared.lessons.lstm", "load_classifier", lstm_folder)}
+    return {"BiLSTM (lesson 3)": load_predictor("shared.lessons.lstm", "load_classifier", lstm_folder)}
 
 
 
@@ -168,6 +171,30 @@ def test_a_damaged_model_stops_start_up_with_one_line(lstm_folder, tmp_path, cap
     (folder / "model.keras").write_bytes(damage((folder / "model.keras").read_bytes()))
     error = stopped_with_one_error_line(capsys, monkeypatch, tmp_path, ["--lstm", str(folder)])
     assert f"cannot load the BiLSTM (lesson 3) model from {folder}" in error and "./course train" in error
+
+
+def test_the_models_load_beside_the_page_and_the_first_review_waits_for_them(lstm_folder, predictors):
+    loading = app.LoadingPredictors({"BiLSTM (lesson 3)": ("shared.lessons.lstm", "load_classifier", lstm_folder)})
+    assert list(loading) == ["BiLSTM (lesson 3)"]
+    assert app.classify(loading, "A great film.") == app.classify(predictors, "A great film.")
+
+
+def test_a_model_that_loads_badly_after_start_up_says_why_on_the_page(lstm_folder, tmp_path, capsys):
+    folder = shutil.copytree(lstm_folder, tmp_path / "classifier")
+    (folder / "manifest.json").unlink()  # unsealed: nothing to check before start-up
+    (folder / "model.keras").write_bytes(b"not a model")
+    app.check_folders({"BiLSTM (lesson 3)": ("shared.lessons.lstm", "load_classifier", folder)})
+    loading = app.LoadingPredictors({"BiLSTM (lesson 3)": ("shared.lessons.lstm", "load_classifier", folder)})
+    with pytest.raises(gr.Error, match=f"cannot load the BiLSTM \\(lesson 3\\) model from {folder}: .*model.keras"):
+        app.classify(loading, "A great film.")
+    assert f"python -m demo.app: cannot load the BiLSTM (lesson 3) model from {folder}" in capsys.readouterr().err
+
+
+def test_the_page_starts_without_importing_keras():
+    imported = subprocess.run([sys.executable, "-c", "import sys, demo.app; print(sorted(name for name in "
+                               "('keras', 'torch', 'tensorflow', 'shared.prediction') if name in sys.modules))"],
+                              capture_output=True, text=True, check=True).stdout
+    assert imported.strip() == "[]"
 
 
 def test_a_model_never_trained_is_named_with_the_command_that_trains_it(predictors, lstm_folder):

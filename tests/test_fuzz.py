@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared import predict_command, text
-from shared.prediction import UNREADABLE, SavedModelError
+from shared.prediction import UNREADABLE
+from shared.sealed import SavedModelError
 
 FUZZ = settings(derandomize=True, database=None, deadline=None, max_examples=60)
 VOCABULARY_TEXTS = ["a great film", "a dull film", "un film très émouvant", "great great cast", "film"]

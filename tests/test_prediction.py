@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from shared.encoders import load_encoder
-from shared.prediction import (MANIFEST, UNREADABLE, Prediction, SavedModelError, UnsealedFolderWarning,
-                               checked_texts, load_model, open_sealed, predict_readable, read_tokenizer,
+from shared.prediction import (UNREADABLE, Prediction, checked_texts, load_model, predict_readable, read_tokenizer,
                                read_vocabulary)
+from shared.sealed import MANIFEST, SavedModelError, UnsealedFolderWarning, check_recorded, open_sealed
 from shared.text import build_vocabulary
 
 TRAINING_TEXTS = ["a great film", "a dull film", "un film très émouvant", "great great cast"]
@@ -202,6 +202,18 @@ def test_a_folder_without_a_manifest_loads_with_a_warning(lesson3, copy, loaded)
 def test_a_missing_file_is_named(lesson3, copy, missing):
     (copy / missing).unlink()
     assert f"has no {missing}" in refusal(lesson3.load_classifier, copy)
+
+
+@pytest.mark.parametrize("change", ["vocabulary.json", "model.keras", None])
+def test_the_check_without_a_list_of_files_reads_the_manifests(copy, change):
+    """check_recorded, the demo's check before it starts, refuses what open_sealed refuses and passes the rest."""
+    if change:
+        (copy / change).write_bytes((copy / change).read_bytes()[:-1])
+        assert f"{change} is not what was saved" in refusal(check_recorded, copy)
+    else:
+        check_recorded(copy)
+        (copy / MANIFEST).unlink()  # unsealed: left to the loader, which warns
+        check_recorded(copy)
 
 
 def test_a_missing_folder_is_named(lesson3, tmp_path):

@@ -23,7 +23,7 @@ from checking import (check_calibrated_accuracy, check_quiet_when_fit_verbosity_
 
 from shared.batches import keras_batches
 from shared.data import stratified_sample, validation_split
-from shared.prediction import MANIFEST, SavedModelError
+from shared.sealed import MANIFEST, SavedModelError
 from shared.text import build_vocabulary, encode
 
 LESSON = "03"

@@ -14,7 +14,7 @@ from checking import (check_calibrated_accuracy, check_adam_with_weight_decay, c
 
 from shared.data import stratified_sample
 from shared.encoders import Encoder, load_encoder
-from shared.prediction import MANIFEST, SavedModelError
+from shared.sealed import MANIFEST, SavedModelError
 from shared.text import clean_html
 
 LESSON = "05"
