@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -127,16 +128,23 @@ def check_folders(models: dict[str, tuple[str, str, Path]]) -> None:
 
 
 class LoadingPredictors(Mapping):
-    """The predictors of ``models``, loaded in a thread of their own from the start: their names are known at
-    once (the page lists them), a predictor is waited for when it is first asked for, and one that failed to
-    load answers with why, as a message on the page."""
+    """The predictors of ``models``, loaded in a thread of their own from ``start()`` on (or the first time one
+    is asked for): their names are known at once (the page lists them), a predictor is waited for, and one
+    that failed to load answers with why, as a message on the page."""
 
     def __init__(self, models: dict[str, tuple[str, str, Path]]) -> None:
-        self._names = list(models)
-        self._loading: Future = ThreadPoolExecutor(1).submit(load_predictors, models)
-        self._loading.add_done_callback(_say_why_not)
+        self._models, self._names = models, list(models)
+        self._loading: Future | None = None
+        self._starting = threading.Lock()
+
+    def start(self) -> None:
+        with self._starting:
+            if self._loading is None:
+                self._loading = ThreadPoolExecutor(1).submit(load_predictors, self._models)
+                self._loading.add_done_callback(_say_why_not)
 
     def __getitem__(self, name: str) -> Predictor:
+        self.start()
         try:
             return self._loading.result()[name]
         except ValueError as error:
@@ -178,11 +186,14 @@ def main(argv: list[str] | None = None) -> int:
     predictors = LoadingPredictors(models)
     if missing := not_trained(predictors):
         print(missing, file=sys.stderr)
+    page = build_demo(predictors)
     try:
-        serve(build_demo(predictors), args.host, args.port)
+        serve(page, args.host, args.port, prevent_thread_lock=True)
     except OSError:
         parser.error(f"cannot serve on {args.host}:{args.port}: the port is in use or the address is not "
                      "this machine's. Choose another with --port (or --host).")
+    predictors.start()  # once the page is up: importing Keras beside the server's start slows both
+    page.block_thread()
     return 0
 
 
