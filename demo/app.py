@@ -150,6 +150,9 @@ class LoadingPredictors(Mapping):
         except ValueError as error:
             raise gr.Error(str(error)) from error
 
+    def __contains__(self, name: object) -> bool:  # Mapping's own would load the models to answer
+        return name in self._names
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 

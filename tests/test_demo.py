@@ -175,7 +175,8 @@ def test_a_damaged_model_stops_start_up_with_one_line(lstm_folder, tmp_path, cap
 
 def test_the_models_load_beside_the_page_and_the_first_review_waits_for_them(lstm_folder, predictors):
     loading = app.LoadingPredictors({"BiLSTM (lesson 3)": ("shared.lessons.lstm", "load_classifier", lstm_folder)})
-    assert list(loading) == ["BiLSTM (lesson 3)"]
+    page = app.build_demo(loading)  # names the models and those not trained, loading none
+    assert list(loading) == ["BiLSTM (lesson 3)"] and loading._loading is None and "Not trained" in page.description
     assert app.classify(loading, "A great film.") == app.classify(predictors, "A great film.")
 
 
