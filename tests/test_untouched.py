@@ -74,6 +74,19 @@ def test_a_function_bound_again_elsewhere_starts_its_exercise(tmp_path, code, st
     assert exercises_of(lesson) - set(untouched.not_started(copy)) == started
 
 
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_check_cells_below_each_exercise_leave_it_not_started(tmp_path, lesson):
+    """A notebook saves a learner's check("N.M") cells into the lesson: grading skips them, and so does this."""
+    lines = lesson.read_text().splitlines(keepends=True)
+    for number, _, start, end in reversed(untouched.sections(lesson.read_text())):
+        last_cell = max(i for i in range(start - 1, min(end - 1, len(lines))) if lines[i].startswith("# %%"))
+        lines[last_cell:last_cell] = ["# %%\n", "from shared.grading.notebook import check\n", f'check("{number}")\n',
+                                      "\n"]
+    copy = edited(tmp_path, lesson, lambda _: "".join(lines))
+    assert copy.read_text().count('\ncheck("') == len(exercises_of(lesson))
+    assert set(untouched.not_started(copy)) == exercises_of(lesson)
+
+
 def test_a_cell_added_at_the_end_starts_the_last_exercise(tmp_path):
     copy = edited(tmp_path, ROOT / "lessons" / "01_data.py", lambda text: text + "\n# %%\nprint('mine')\n")
     assert set(untouched.not_started(copy)) == {"1.1", "1.2", "1.3", "1.4", "1.5"}

@@ -1,11 +1,13 @@
 """Lesson files: find them, read their declared backend, import their definitions without the long cells.
 
 A lesson is a Jupytext percent-format script. Cells tagged ``long`` (``# %% tags=["long"]``) train on the
-full data or draw plots: they run when the lesson runs as a script or notebook, never when it is graded.
+full data or draw plots: they run when the lesson runs as a script or notebook, never when it is graded. Nor
+do the cells that only call ``check(...)``, a learner's look at the grade from the notebook.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import types
@@ -77,7 +79,23 @@ def import_lesson(path: Path, source: str | None = None) -> types.ModuleType:
         if cell.cell_type != "code":
             continue
         found = text.find(cell.source, header)
-        if LONG_TAG not in cell.metadata.get("tags", []):
+        if LONG_TAG not in cell.metadata.get("tags", []) and not only_checks(cell.source):
             padding = "\n" * text.count("\n", 0, found) if found >= 0 else ""
             exec(compile(padding + cell.source, str(path), "exec"), module.__dict__)
     return module
+
+
+def only_checks(code: str) -> bool:
+    """Whether ``code`` does nothing but call ``check(...)`` (and import it from shared.grading.notebook)."""
+    try:
+        statements = ast.parse(code).body
+    except SyntaxError:
+        return False
+    return bool(statements) and all(_is_check(statement) for statement in statements)
+
+
+def _is_check(statement: ast.stmt) -> bool:
+    if isinstance(statement, ast.ImportFrom):
+        return statement.module == "shared.grading.notebook"
+    call = statement.value if isinstance(statement, ast.Expr) else None
+    return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "check"

@@ -1,8 +1,8 @@
 """Exercises a learner has not started, found by reading the lesson rather than running it.
 
 An exercise is not started when its part of the lesson (from its ``## Exercise N.M`` heading to the next
-exercise's) is still the text the generator wrote from the solution, and no other part binds the name of a
-function or class it defines: its functions still raise NotImplementedError, so each of its checks would say "not done yet". The
+exercise's) is still the text the generator wrote from the solution, but for cells that only call
+``check(...)``, and no other part binds the name of a function or class it defines: its functions still raise NotImplementedError, so each of its checks would say "not done yet". The
 grade reports those checks so without loading Keras, the data or the lesson, and runs only the others: an
 untouched lesson is graded in a second.
 """
@@ -13,7 +13,7 @@ import ast
 from pathlib import Path
 
 from shared.grading.generate import HEADING, make_exercise
-from shared.grading.lessons import ROOT
+from shared.grading.lessons import ROOT, only_checks
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -24,6 +24,16 @@ def sections(text: str) -> list[tuple[str, str, int, int]]:
     headings = list(HEADING.finditer(text))
     lines = [text.count("\n", 0, heading.start()) + 1 for heading in headings] + [text.count("\n") + 2]
     return [(heading[1], heading[2], start, end) for heading, start, end in zip(headings, lines, lines[1:])]
+
+
+def without_check_cells(lines: list[str]) -> list[str]:
+    """``lines`` of a lesson without its cells that only call check(), which grading does not run."""
+    starts = [i for i, line in enumerate(lines) if line.startswith("# %%")]
+    kept = list(lines[:starts[0]] if starts else lines)
+    for start, end in zip(starts, [*starts[1:], len(lines)]):
+        if not only_checks("\n".join(lines[start:end])):
+            kept += lines[start:end]
+    return kept
 
 
 def bindings(tree: ast.Module) -> list[tuple[str, int]]:
@@ -65,7 +75,7 @@ def not_started(lesson: Path) -> dict[str, str]:
     found = {}
     for number, title, start, end in sections(text):
         first, after = parts.get(number, (0, 0))
-        if learner[start - 1:end - 1] != generated[first - 1:after - 1] or not first:
+        if without_check_cells(learner[start - 1:end - 1]) != generated[first - 1:after - 1] or not first:
             continue
         own = {node.name for node in tree.body if isinstance(node, _DEFINITIONS) and start <= node.lineno < end}
         if not any(name in own and not start <= line < end for name, line in bound):
