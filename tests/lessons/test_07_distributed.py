@@ -12,6 +12,8 @@ explains a difference, the same computation with that mistake says which.
 
 import contextlib
 import io
+import random
+import zlib
 
 import keras
 import numpy as np
@@ -20,6 +22,7 @@ import torch
 import torch.distributed as dist
 from checking import run_ranks, to_numpy
 from hypothesis import strategies as st
+from randomized import SEED as GRADE_SEED
 from randomized import check_holds
 
 from shared.lessons import distributed as reference  # lesson 7's answers, as the lesson exports them
@@ -260,6 +263,60 @@ def test_average_gradients_leaves_the_mean_on_every_rank(lesson):
         mistake = " — only rank 0 got the mean: all_reduce, not reduce"
     assert found == [[1.5], [1.5]], (
         f"expected every gradient at 1.5 on both ranks (the mean of 1 and 2), got {found} on ranks 0 and 1{mistake}")
+
+
+WORLD = random.Random(GRADE_SEED).choice([3, 4])  # ranks of the drawn checks: not the 2 of the others
+
+
+def drawn_values(rank: int, path: str, shape: tuple) -> np.ndarray:
+    """What rank ``rank`` holds in the weight (or its gradient) at ``path`` before a drawn check's collective."""
+    return np.random.default_rng([GRADE_SEED, rank, zlib.crc32(path.encode())]).normal(size=shape).astype("float32")
+
+
+def drawn_collective_run(lesson, function: str) -> list[dict[str, np.ndarray]]:
+    """collective_run on WORLD ranks, each holding drawn values, not the same number everywhere."""
+    def task(rank: int) -> dict[str, np.ndarray]:
+        model = tiny_model(RANK_SEEDS[rank % 2], batch_norm=True)
+        if function == "broadcast_weights":
+            for variable in model.weights:
+                variable.assign(drawn_values(rank, variable.path, tuple(variable.shape)))
+            lesson.broadcast_weights(model)
+            return {variable.path: to_numpy(variable) for variable in model.weights}
+        for variable in model.trainable_weights:
+            variable.value.grad = torch.from_numpy(drawn_values(rank, variable.path, tuple(variable.shape)))
+        lesson.average_gradients(model)
+        return {variable.path: variable.value.grad.numpy() for variable in model.trainable_weights}
+
+    return run_ranks(task, world_size=WORLD)
+
+
+def first_difference(found: list[dict[str, np.ndarray]], expected: dict[str, np.ndarray]) -> str:
+    """Where the ranks' values first differ from ``expected``: "" if nowhere."""
+    for rank, values in enumerate(found):
+        for path, value in values.items():
+            if not np.allclose(value, expected[path], rtol=1e-5, atol=1e-6):
+                return f"rank {rank} holds {np.ravel(value)[:3]}… in {path}, expected {np.ravel(expected[path])[:3]}…"
+    return ""
+
+
+@pytest.mark.exercise("7.2", points=1)
+def test_broadcast_on_drawn_weights_and_world_size(lesson):
+    found = drawn_collective_run(lesson, "broadcast_weights")
+    expected = {path: drawn_values(0, path, value.shape) for path, value in found[0].items()}
+    difference = first_difference(found, expected)
+    assert not difference, (f"expected rank 0's weights on each of {WORLD} ranks, each holding its own drawn "
+                            f"values before: {difference} (drawn with GRADE_SEED={GRADE_SEED})")
+
+
+@pytest.mark.exercise("7.2", points=1)
+def test_average_gradients_on_drawn_gradients_and_world_size(lesson):
+    found = drawn_collective_run(lesson, "average_gradients")
+    expected = {path: np.mean([drawn_values(rank, path, value.shape) for rank in range(WORLD)], axis=0)
+                for path, value in found[0].items()}
+    difference = first_difference(found, expected)
+    assert not difference, (f"expected the mean of the {WORLD} ranks' gradients on every rank: {difference} "
+                            f"(drawn with GRADE_SEED={GRADE_SEED}; a mean over {WORLD} ranks is their sum / "
+                            f"{WORLD}, dist.get_world_size())")
 
 
 # --------------------------------------------------------------------------- 7.3 train_step
