@@ -26,6 +26,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the page makes no 
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
+from demo.known_functions import KnownFunctions  # noqa: E402
 from demo.same_origin import SameOrigin, served_hosts  # noqa: E402
 from shared.predict_command import SAVED_MODELS  # noqa: E402
 from shared.sealed import SavedModelError, check_recorded  # noqa: E402
@@ -75,11 +76,11 @@ def build_demo(predictors: Mapping[str, Predictor]) -> gr.Interface:
 
 
 def serve(page: gr.Blocks, host: str, port: int, **options) -> None:
-    """Gradio's server for ``page``, refusing the uploads the page has no use for, other host names and
-    requests from pages elsewhere."""
-    guard = Middleware(SameOrigin, hosts=served_hosts(host, port))
+    """Gradio's server for ``page``, refusing the uploads the page has no use for, other host names, requests
+    from pages elsewhere and calls of functions the page does not have."""
+    guards = [Middleware(SameOrigin, hosts=served_hosts(host, port)), Middleware(KnownFunctions, indexes=set(page.fns))]
     page.launch(server_name=host, server_port=port, max_file_size=MAX_UPLOAD_BYTES,
-                app_kwargs={"middleware": [guard]}, **options)
+                app_kwargs={"middleware": guards}, **options)
 
 
 def find_models(lstm: Path | None, bert: Path | None) -> dict[str, tuple[str, str, Path]]:

@@ -124,6 +124,23 @@ def test_the_page_answers_its_own_names_and_refuses_other_hosts_and_pages_elsewh
     assert elsewhere.status_code == 403 and "its own page only" in elsewhere.text
 
 
+def test_a_call_of_a_function_the_page_does_not_have_is_refused_with_those_it_has(predictors):
+    """Gradio answers an unknown fn_index with a KeyError's 500 and a traceback; the page's own still work."""
+    page_functions = set(app.build_demo(predictors).fns)
+    join = {"data": ["A great film."], "session_hash": "a-session"}
+    with serving(predictors) as address:
+        unknown = httpx.post(f"{address}gradio_api/queue/join", json=join | {"fn_index": 999}, timeout=30)
+        known = httpx.post(f"{address}gradio_api/queue/join", json=join | {"fn_index": min(page_functions)},
+                           timeout=30)
+        malformed = httpx.post(f"{address}gradio_api/queue/join", json=join | {"fn_index": "one"}, timeout=30)
+        huge = httpx.post(f"{address}gradio_api/queue/join", json=join | {"data": ["x" * 2_000_000]}, timeout=30)
+    assert unknown.status_code == 404 and unknown.json()["detail"] == (
+        f"this page has no function 999; it has {sorted(page_functions)}")
+    assert known.status_code == 200 and "event_id" in known.json()
+    assert malformed.status_code == 422  # Gradio's own answer to a body it cannot read
+    assert huge.status_code == 413
+
+
 def test_served_to_other_machines_any_host_answers_but_not_a_page_elsewhere():
     guard = SameOrigin(app=None, hosts=served_hosts("0.0.0.0", 7860))
     assert guard.refusal({b"host": b"10.0.0.5:7860", b"origin": b"http://10.0.0.5:7860"}) is None
