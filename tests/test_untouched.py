@@ -65,8 +65,11 @@ def test_any_line_changed_inside_an_exercise_starts_that_exercise_alone(tmp_path
     ("from shared.text import clean_review\n", {"1.2"}),
     ("def patch():\n    global clean_review\n    clean_review = str.lower\n", {"1.2"}),
     ("for clean_review in [str.lower]:\n    pass\n", {"1.2"}),
+    ("try:\n    pass\nexcept ValueError as clean_review:\n    pass\n", {"1.2"}),
+    ("del clean_review\n", {"1.2"}),
     ("clean = 1  # a name of its own\n", set()),
-], ids=["a def", "an assignment", "an import", "a global in a function", "a loop variable", "a new name"])
+], ids=["a def", "an assignment", "an import", "a global in a function", "a loop variable", "an except name",
+        "a del", "a new name"])
 def test_a_function_bound_again_elsewhere_starts_its_exercise(tmp_path, code, started):
     """The code goes in a cell before the first exercise, a part of no exercise."""
     lesson = ROOT / "lessons" / "01_data.py"
@@ -85,6 +88,41 @@ def test_check_cells_below_each_exercise_leave_it_not_started(tmp_path, lesson):
     copy = edited(tmp_path, lesson, lambda _: "".join(lines))
     assert copy.read_text().count('\ncheck("') == len(exercises_of(lesson))
     assert set(untouched.not_started(copy)) == exercises_of(lesson)
+
+
+@pytest.mark.parametrize("code", ["from my_answers import *\n", 'exec("def clean_review(text): return text")\n',
+                                  'globals()["clean_review"] = str.lower\n', "setattr(sys, 'x', 1)\n"],
+                         ids=["a star import", "exec", "globals()", "setattr"])
+def test_a_lesson_that_may_bind_names_unseen_runs_every_check(tmp_path, code):
+    copy = edited(tmp_path, ROOT / "lessons" / "01_data.py", lambda text: f"# %%\n{code}\n" + text)
+    assert untouched.not_started(copy) == {}
+
+
+def test_an_exercise_whose_heading_appears_twice_runs_its_checks(tmp_path):
+    """A copy of 1.2's untouched part, kept in a string at the end, must not hide the answer above it."""
+    lesson = ROOT / "lessons" / "01_data.py"
+    text = lesson.read_text()
+    _, _, start, end = next(part for part in untouched.sections(text) if part[0] == "1.2")
+    part = "".join(text.splitlines(keepends=True)[start - 1:end - 1])
+    copy = edited(tmp_path, lesson, lambda text: text + f"\n# %%\nNOTES = \'\'\'\n{part}\'\'\'\n")
+    assert "1.2" not in untouched.not_started(copy)
+
+
+@pytest.mark.parametrize("separator", ["\x0c", "\u2028", "\x85"], ids=["form feed", "line separator", "NEL"])
+def test_a_character_that_python_reads_as_a_line_break_shifts_nothing(tmp_path, separator):
+    copy = edited(tmp_path, ROOT / "lessons" / "01_data.py", lambda text: f"# a note{separator}more\n" + text)
+    assert set(untouched.not_started(copy)) == exercises_of(ROOT / "lessons" / "01_data.py")
+
+
+def test_a_cell_magic_is_no_cell_of_its_own(tmp_path):
+    """jupytext reads "# %%capture" as a line of the cell above: the stub's cell is changed, so 1.1 is started."""
+    lesson = ROOT / "lessons" / "01_data.py"
+    text = lesson.read_text()
+    _, _, start, end = untouched.sections(text)[0]
+    lines = text.splitlines(keepends=True)
+    last_cell = max(i for i in range(start - 1, end - 1) if lines[i].startswith("# %%"))
+    lines[last_cell:last_cell] = ["# %%capture\n", 'check("1.1")\n', "\n"]
+    assert "1.1" not in untouched.not_started(edited(tmp_path, lesson, lambda _: "".join(lines)))
 
 
 def test_a_cell_added_at_the_end_starts_the_last_exercise(tmp_path):

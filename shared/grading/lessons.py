@@ -86,7 +86,7 @@ def import_lesson(path: Path, source: str | None = None) -> types.ModuleType:
 
 
 def only_checks(code: str) -> bool:
-    """Whether ``code`` does nothing but call ``check(...)`` (and import it from shared.grading.notebook)."""
+    """Whether ``code`` does nothing but call ``check("N.M")`` (and import it from shared.grading.notebook)."""
     try:
         statements = ast.parse(code).body
     except SyntaxError:
@@ -95,7 +95,10 @@ def only_checks(code: str) -> bool:
 
 
 def _is_check(statement: ast.stmt) -> bool:
+    """``from shared.grading.notebook import check``, or ``check("N.M")``: nothing else happens in either."""
     if isinstance(statement, ast.ImportFrom):
-        return statement.module == "shared.grading.notebook"
+        return statement.module == "shared.grading.notebook" and all(
+            alias.name == "check" and alias.asname in (None, "check") for alias in statement.names)
     call = statement.value if isinstance(statement, ast.Expr) else None
-    return isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "check"
+    return (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "check"
+            and not call.keywords and all(isinstance(argument, ast.Constant) for argument in call.args))

@@ -10,6 +10,7 @@ untouched lesson is graded in a second.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from shared.grading.generate import HEADING, make_exercise
@@ -17,6 +18,8 @@ from shared.grading.lessons import ROOT, only_checks
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_CELL = re.compile(r"# %%(\s|$)")  # a cell's first line, as jupytext reads it (not "# %%capture")
+_DYNAMIC = {"exec", "eval", "globals", "vars", "locals", "setattr", "__import__"}  # names bound unseen
 
 
 def sections(text: str) -> list[tuple[str, str, int, int]]:
@@ -28,7 +31,7 @@ def sections(text: str) -> list[tuple[str, str, int, int]]:
 
 def without_check_cells(lines: list[str]) -> list[str]:
     """``lines`` of a lesson without its cells that only call check(), which grading does not run."""
-    starts = [i for i, line in enumerate(lines) if line.startswith("# %%")]
+    starts = [i for i, line in enumerate(lines) if _CELL.match(line)]
     kept = list(lines[:starts[0]] if starts else lines)
     for start, end in zip(starts, [*starts[1:], len(lines)]):
         if not only_checks("\n".join(lines[start:end])):
@@ -48,8 +51,10 @@ def bindings(tree: ast.Module) -> list[tuple[str, int]]:
         if isinstance(node, _DEFINITIONS):
             found.append((node.name, node.lineno))
             continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             found.append((node.id, node.lineno))
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            found.append((node.name, node.lineno))
         elif isinstance(node, ast.alias):
             found.append(((node.asname or node.name).split(".")[0], node.lineno))
         elif not isinstance(node, ast.Lambda):
@@ -57,25 +62,34 @@ def bindings(tree: ast.Module) -> list[tuple[str, int]]:
     return found
 
 
+def binds_unseen(tree: ast.Module) -> bool:
+    """Whether the module may bind names that ``bindings`` cannot list: a star import, exec, globals()..."""
+    return any(isinstance(node, ast.alias) and node.name == "*" or isinstance(node, ast.Name) and node.id in _DYNAMIC
+               or isinstance(node, ast.MatchMapping) and node.rest for node in ast.walk(tree))
+
+
 def not_started(lesson: Path) -> dict[str, str]:
     """The exercises of ``lesson`` not started, each with what its stub raises ("Exercise 1.2: Clean a review");
-    {} when the course has no solution of that name or the lesson does not parse (its checks say why)."""
+    {} when the course has no solution of that name, or the lesson does not parse or may bind names unseen (its
+    checks run and say why)."""
     solution = ROOT / "solutions" / lesson.name
     text = lesson.read_text(encoding="utf-8")
     try:
         tree = ast.parse(text)
     except SyntaxError:
         return {}
-    if not solution.exists():
+    if not solution.exists() or binds_unseen(tree):
         return {}
-    generated = make_exercise(solution.read_text(encoding="utf-8"), solution.name).splitlines()
-    learner = text.splitlines()
+    generated = make_exercise(solution.read_text(encoding="utf-8"), solution.name).split("\n")
+    learner = text.split("\n")
     parts = {number: (start, end) for number, _, start, end in sections("\n".join(generated))}
     bound = bindings(tree)
+    numbers = [number for number, *_ in sections(text)]
     found = {}
     for number, title, start, end in sections(text):
         first, after = parts.get(number, (0, 0))
-        if without_check_cells(learner[start - 1:end - 1]) != generated[first - 1:after - 1] or not first:
+        if (without_check_cells(learner[start - 1:end - 1]) != generated[first - 1:after - 1] or not first
+                or numbers.count(number) > 1):  # a heading written twice: which part is the answer?
             continue
         own = {node.name for node in tree.body if isinstance(node, _DEFINITIONS) and start <= node.lineno < end}
         if not any(name in own and not start <= line < end for name, line in bound):
