@@ -98,6 +98,18 @@ def render_cold_start(cold_start: list[dict]) -> str:
             f"| command | median | each run (s) |\n|---|---|---|\n{rows}{note}")
 
 
+def render_suite_time(suite_time: list[dict]) -> str:
+    """The newest timing of `.ci/run` in a fresh clone: each pytest run, and the whole."""
+    if not suite_time:
+        return "No measurement yet: `python -m benchmarks.suite_time --checkout <a fresh clone>`."
+    newest = suite_time[-1]
+    runs = "; ".join(f"{run['passed']} tests passed in {run['minutes']} min" for run in newest["runs"])
+    note = f" {newest['note']}" if newest.get("note") else ""
+    return (f"{newest['hardware']}, {newest['date'][:10]}, commit {newest['commit'][:7]}, `{newest['command']}`: "
+            f"{runs} (the whole suite on the first Python, then the fast tests on the newest); "
+            f"{newest['minutes']} min in all, the set-up of both environments included.{note}")
+
+
 def newest_of_each(runs: list[dict], key: str) -> list[tuple[object, dict]]:
     """(key, the newest run with it) for each value of ``key``, sorted by it."""
     return sorted({run[key]: run for run in runs}.items())
@@ -140,7 +152,8 @@ def render_mutation(runs: list[dict]) -> str:
 
 
 def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = (),
-                    distributed: list[dict] = (), mutation: list[dict] = (), cold_start: list[dict] = ()) -> str:
+                    distributed: list[dict] = (), mutation: list[dict] = (), cold_start: list[dict] = (),
+                    suite_time: list[dict] = ()) -> str:
     runs = latest_runs(records)
     machines = sorted({r["hardware"] for r in runs})
     stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
@@ -182,6 +195,10 @@ Versions: {"; ".join(stacks) or "none yet"}.
 ## A student's first commands, started cold
 
 {render_cold_start(list(cold_start))}
+
+## The course's own tests, as CI runs them
+
+{render_suite_time(list(suite_time))}
 
 ## Mutation testing of the graded checks
 
@@ -227,7 +244,7 @@ def render_all(results: Path = RESULTS, output: Path = HERE) -> None:
     records = read_records(results)
     extras = [read_records(path) for path in (results.parent / "step_times.json", results.parent / "throughput.json",
                            results.parent / "distributed.json", results.parent / "mutation.json",
-                           results.parent / "cold_start.json")]
+                           results.parent / "cold_start.json", results.parent / "suite_time.json")]
     (output / "RESULTS.md").write_text(render_markdown(records, *extras))
     plot_time_to_accuracy(records, output / "time_to_accuracy.png")
 

@@ -1,12 +1,13 @@
 """The benchmark records are complete and reproducible, and the report renders them."""
 
 import json
+import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from benchmarks import cold_start, report, run
+from benchmarks import cold_start, report, run, suite_time
 from shared.paths import ROOT
 from shared.records import BENCHMARKS, read_records
 
@@ -124,6 +125,46 @@ def test_cold_start_refuses_no_repeats_in_one_line(capsys):
     with pytest.raises(SystemExit):
         cold_start.main(["--repeats", "0"])
     assert capsys.readouterr().err.strip().endswith("error: --repeats must be 1 or more, not 0")
+
+
+def stand_in_checkout(folder, output: str, status: int):
+    """A git checkout whose .ci/run prints ``output`` and exits with ``status``."""
+    (folder / ".ci").mkdir(parents=True)
+    (folder / ".ci" / "run").write_text(f"#!/bin/sh\ncat <<'END'\n{output}END\nexit {status}\n")
+    (folder / ".ci" / "run").chmod(0o755)
+    subprocess.run(["git", "init", "-q", str(folder)], check=True)
+    subprocess.run(["git", "-C", str(folder), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "a"], check=True)
+    return folder
+
+
+SUMMARIES = ("..... [100%]\n============ 858 passed, 1 warning in 1361.23s (0:22:41) ============\n"
+             "fast again\n======== 791 passed in 264.00s (0:04:24) ========\n")
+
+
+def test_suite_time_records_each_pytest_run_and_the_whole(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(suite_time, "SUITE_TIME", tmp_path / "suite_time.json")
+    checkout = stand_in_checkout(tmp_path / "clone", SUMMARIES, 0)
+    assert suite_time.main(["--checkout", str(checkout), "--note", "alone"]) == 0
+    (record,) = read_records(tmp_path / "suite_time.json")
+    assert record["runs"] == [{"passed": 858, "minutes": 22.7}, {"passed": 791, "minutes": 4.4}]
+    assert record["note"] == "alone" and len(record["commit"]) == 40 and record["minutes"] < 1
+    page = report.render_markdown([], suite_time=[record])
+    assert "858 tests passed in 22.7 min; 791 tests passed in 4.4 min" in page and "commit " + record["commit"][:7] in page
+    assert "passed in 22.7 min" in capsys.readouterr().out
+
+
+def test_suite_time_records_nothing_when_ci_fails(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(suite_time, "SUITE_TIME", tmp_path / "suite_time.json")
+    checkout = stand_in_checkout(tmp_path / "clone", "===== 1 failed, 9 passed in 3.00s =====\n", 1)
+    assert suite_time.main(["--checkout", str(checkout)]) == 1
+    assert not (tmp_path / "suite_time.json").exists() and "nothing recorded" in capsys.readouterr().err
+
+
+def test_suite_time_refuses_a_folder_that_is_no_course(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        suite_time.main(["--checkout", str(tmp_path)])
+    assert capsys.readouterr().err.strip().endswith(f"error: {tmp_path} holds no .ci/run: give a clone of the course")
 
 
 def test_render_writes_the_page_and_the_plot(tmp_path):
