@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import jupytext
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -26,6 +27,14 @@ def test_every_exercise_of_a_generated_lesson_is_not_started(lesson):
     waiting = untouched.not_started(lesson)
     assert set(waiting) == exercises_of(lesson) and exercises_of(lesson)
     assert all(message.startswith(f"Exercise {number}: ") for number, message in waiting.items())
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_a_lesson_saved_by_jupyterlab_keeps_every_exercise_not_started(tmp_path, lesson):
+    """JupyterLab saves a lesson through jupytext, which rewrites its header: no exercise's part changes."""
+    saved = edited(tmp_path, lesson, lambda text: jupytext.writes(jupytext.reads(text, fmt="py:percent"), fmt="py:percent"))
+    assert saved.read_text() != lesson.read_text()
+    assert set(untouched.not_started(saved)) == exercises_of(lesson)
 
 
 def test_solutions_have_every_exercise_started():
