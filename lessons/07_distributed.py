@@ -43,7 +43,7 @@ from shared.data import Imdb, load_imdb, validation_split
 from shared.lessons import lstm  # lesson 3's model, its saving and its configuration
 from shared.paths import ARTIFACTS
 from shared.text import build_vocabulary, encode
-from shared.training import describe_device, with_progress
+from shared.training import describe_device, set_random_seed, with_progress
 
 OUTPUT = ARTIFACTS / "lesson07"
 
@@ -271,7 +271,7 @@ def run_experiment(imdb: Imdb, mixed_precision: bool = True, output: Path = OUTP
     """Train lesson 3's quick LSTM on this rank's shards; rank 0 returns its measures, the others None."""
     rank, world_size = dist.get_rank(), dist.get_world_size()
     config = lstm.CONFIGS["quick"]
-    keras.utils.set_random_seed(rank)
+    set_random_seed(rank)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
     vocabulary = build_vocabulary(train_split.texts, lstm.MAX_WORDS, lstm.MIN_COUNT)
     model = lstm.build_fast_lstm(len(vocabulary), config["embedding_dim"], config["units"], config["num_layers"],

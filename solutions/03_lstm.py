@@ -42,7 +42,7 @@ from shared.prediction import (Prediction, load_model, open_sealed, predict_read
 from shared.paths import ARTIFACTS
 from shared.text import build_vocabulary, clean_html, encode
 from shared.training import (SAMPLE_REVIEWS, Timer, fit_verbosity, plot_history, print_predictions, run_record,
-                             with_progress)
+                             set_random_seed, with_progress)
 
 OUTPUT = ARTIFACTS / "lesson03"
 
@@ -372,7 +372,7 @@ MAX_WORDS, MIN_COUNT, LENGTH = 10_000, 5, 256
 
 def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
     """Vocabulary from the training split, train with a validation split, evaluate on the test split."""
-    keras.utils.set_random_seed(0)
+    set_random_seed(0)
     train_split, valid_split = validation_split(imdb.train, fraction=0.1, seed=0)
     vocabulary = build_vocabulary(train_split.texts, MAX_WORDS, MIN_COUNT)
     model = build_fast_lstm(len(vocabulary), config["embedding_dim"], config["units"], config["num_layers"],

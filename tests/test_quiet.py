@@ -29,7 +29,9 @@ def test_the_pattern_knows_tensorflows_start_up_lines():
 
 @pytest.mark.slow
 def test_the_pytorch_runtime_never_loads_tensorflow():
-    code = f"import sys, {', '.join(RUNTIME)}; print('tensorflow' in sys.modules, 'keras_hub' in sys.modules)"
+    """Nor does seeding the LSTM's run (./course train): keras.utils.set_random_seed would."""
+    code = (f"import sys, {', '.join(RUNTIME)}; from shared.training import set_random_seed; set_random_seed(0); "
+            "print('tensorflow' in sys.modules, 'keras_hub' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.stdout.split() == ["False", "False"], done.stdout + done.stderr
     assert not LIBRARY_LINES.search(done.stderr), done.stderr

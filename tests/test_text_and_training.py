@@ -5,7 +5,7 @@ import keras
 import numpy as np
 import pytest
 
-from shared import text
+from shared import text, training
 from shared.training import WarmUpLinearDecay, fit_verbosity, plot_history, run_record, with_progress
 
 
@@ -114,3 +114,21 @@ def test_mixed_precision_only_on_a_gpu(monkeypatch, cuda, bf16, policy):
         assert mixed_precision_on_gpu() == policy == keras.mixed_precision.global_policy().name
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def draws() -> list:
+    """One number from each generator a seed sets: Keras's (an unseeded keras.random), NumPy's, Python's, PyTorch's."""
+    import random
+
+    import torch
+
+    return [keras.ops.convert_to_numpy(keras.random.normal((3,))).tolist(), np.random.rand(2).tolist(),
+            random.random(), torch.rand(2).tolist()]
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**31 - 1])
+def test_set_random_seed_seeds_what_keras_does_but_tensorflow(seed):
+    training.set_random_seed(seed)
+    ours = draws()
+    keras.utils.set_random_seed(seed)
+    assert ours == draws()
