@@ -18,8 +18,8 @@
 # fused `nn.LSTM`, without letting padding leak in (still a Keras model: `fit`, callbacks, `save`), train it
 # with early stopping and a best checkpoint, plot its curves, then save, reload and predict with a confidence.
 #
-# Time: the quick configuration trains in 0.9 minutes on 2 CPU cores; that project's full model takes 2.6 s
-# per training step, about 15 minutes per epoch (`benchmarks/RESULTS.md`).
+# Time: the quick configuration trains in 3.6 minutes on 2 CPU cores (its newest run; 0.9 on a faster day); that
+# project's full model takes 2.6 s per training step, about 15 minutes per epoch (`benchmarks/RESULTS.md`).
 # Graded: exercises 3.1–3.6 (`./course grade --lesson 3`).
 
 # %% tags=["save"]
