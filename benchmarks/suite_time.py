@@ -60,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
               "note": args.note, "command": "CI=true python -m benchmarks.suite_time --checkout <a fresh clone>",
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     append_record(record, SUITE_TIME)
+    from benchmarks.report import render_all
+
+    render_all()
     print(f"{minutes:.1f} min in all; " + "; ".join(f"{run['passed']} passed in {run['minutes']} min"
                                                   for run in record["runs"]))
     return 0

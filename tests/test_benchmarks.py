@@ -144,6 +144,8 @@ SUMMARIES = ("..... [100%]\n============ 858 passed, 1 warning in 1361.23s (0:22
 
 def test_suite_time_records_each_pytest_run_and_the_whole(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(suite_time, "SUITE_TIME", tmp_path / "suite_time.json")
+    rendered = []
+    monkeypatch.setattr(report, "render_all", lambda: rendered.append(True))  # not the repository's RESULTS.md
     checkout = stand_in_checkout(tmp_path / "clone", SUMMARIES, 0)
     assert suite_time.main(["--checkout", str(checkout), "--note", "alone"]) == 0
     (record,) = read_records(tmp_path / "suite_time.json")
@@ -151,11 +153,12 @@ def test_suite_time_records_each_pytest_run_and_the_whole(tmp_path, monkeypatch,
     assert record["note"] == "alone" and len(record["commit"]) == 40 and record["minutes"] < 1
     page = report.render_markdown([], suite_time=[record])
     assert "858 tests passed in 22.7 min; 791 tests passed in 4.4 min" in page and "commit " + record["commit"][:7] in page
-    assert "passed in 22.7 min" in capsys.readouterr().out
+    assert "passed in 22.7 min" in capsys.readouterr().out and rendered == [True]
 
 
 def test_suite_time_records_nothing_when_ci_fails(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(suite_time, "SUITE_TIME", tmp_path / "suite_time.json")
+    monkeypatch.setattr(report, "render_all", lambda: pytest.fail("rendered a failed run"))
     checkout = stand_in_checkout(tmp_path / "clone", "===== 1 failed, 9 passed in 3.00s =====\n", 1)
     assert suite_time.main(["--checkout", str(checkout)]) == 1
     assert not (tmp_path / "suite_time.json").exists() and "nothing recorded" in capsys.readouterr().err
