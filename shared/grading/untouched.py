@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from shared.grading.generate import HEADING, make_exercise
-from shared.grading.lessons import ROOT, only_checks
+from shared.grading.lessons import ROOT, only_checks, parse
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -75,7 +75,7 @@ def not_started(lesson: Path) -> dict[str, str]:
     solution = ROOT / "solutions" / lesson.name
     text = lesson.read_text(encoding="utf-8")
     try:
-        tree = ast.parse(text)
+        tree = parse(text)
     except SyntaxError:
         return {}
     if not solution.exists() or binds_unseen(tree):
