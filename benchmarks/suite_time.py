@@ -3,9 +3,9 @@ on the first Python it finds, the fast tests again on the newest), timed from ou
 
     git clone . ../fresh && CI=true python -m benchmarks.suite_time --checkout ../fresh [--note "..."]
 
-The clone must sit where `.ci/run` finds the data (`../shared/data/imdb` beside it). Appends one object to
-benchmarks/suite_time.json here: the commit, each pytest run's tests passed and minutes, the whole run's
-minutes, the machine. The README's row for `./course test` quotes the newest (tests/test_figures.py).
+The clone needs the IMDB data where `.ci/run` points IMDB_DATA_DIR. Appends one object to
+benchmarks/suite_time.json here: the commit, each pytest run's tests passed and minutes, the whole run's minutes,
+the machine; RESULTS.md shows the newest, and the README's row for `./course test` points there.
 """
 
 from __future__ import annotations
