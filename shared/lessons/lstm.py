@@ -67,7 +67,9 @@ class MaskedLSTM(torch.nn.Module):
 
     def forward(self, embedded: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         lengths = lengths.clamp(min=1)
-        x = embedded[:, : int(lengths.max())]  # no work at all on columns that are padding in every review
+        x = embedded
+        if not torch.jit.is_tracing():  # a traced graph (ONNX, for ./course predict) would keep this width forever
+            x = x[:, : int(lengths.max())]  # no work at all on columns that are padding in every review
         for depth, forward_lstm in enumerate(self.forward_layers):
             if depth:
                 x = self.dropout(x)
