@@ -33,7 +33,7 @@ from shared.sealed import SavedModelError, check_recorded  # noqa: E402
 from shared.text import SAMPLE_REVIEWS  # noqa: E402
 
 if TYPE_CHECKING:
-    from shared.prediction import Predictor
+    from shared.answers import Predictor
 
 # title on the page -> (the lesson's exported module, its loading function, where the lesson saves the model, the command that makes it)
 MODELS = {"BiLSTM (lesson 3)": SAVED_MODELS["lstm"], "fine-tuned BERT (lesson 5)": SAVED_MODELS["bert"]}
@@ -108,7 +108,7 @@ def unloadable(name: str, folder: Path, error: SavedModelError) -> ValueError:
 
 def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Predictor]:
     """One predictor per model, or a ValueError naming the model that does not load, why and how to mend it."""
-    from shared.prediction import load_predictor  # Keras: seconds of imports
+    from shared.answers import load_predictor  # Keras, for BERT: seconds of imports
 
     predictors = {}
     for name, (number, loader, folder) in models.items():

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
-    from shared.prediction import Prediction
+    from shared.answers import Prediction
 
 PROG = "./course predict"
 CHUNK = 1_024  # reviews read, predicted and printed at a time: a long stdin stream never sits in memory
@@ -98,7 +98,7 @@ def named_model(name: str) -> tuple[str, tuple[str, str, Path]]:
 
 def load_predictors(models: dict[str, tuple[str, str, Path]]) -> dict[str, Callable[[list[str]], list[Prediction]]]:
     """name -> texts -> [Prediction]; a ModelError names the model that does not load and why."""
-    from shared.prediction import load_predictor  # seconds of imports
+    from shared.answers import load_predictor  # Keras, for a model ONNX Runtime does not answer: seconds
     from shared.sealed import SavedModelError, UnsealedFolderWarning
 
     warnings.simplefilter("ignore")  # the libraries' own warnings mean nothing to someone asking about reviews
