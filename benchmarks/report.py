@@ -87,15 +87,21 @@ def render_throughput(throughput: list[dict]) -> str:
 
 
 def render_cold_start(cold_start: list[dict]) -> str:
-    """The newest timing of a student's first commands, each started cold."""
+    """The newest timing of a student's first commands, each started cold, beside the first one recorded."""
     if not cold_start:
         return "No measurement yet: `python -m benchmarks.cold_start` (after `./course train`)."
-    newest = cold_start[-1]
-    rows = "\n".join(f"| {name} | {timing['median_s']:.1f} s | {', '.join(f'{s:.1f}' for s in timing['seconds'])} |"
+    first, newest = cold_start[0], cold_start[-1]
+
+    def before(name: str) -> str:
+        return f"{first['commands'][name]['median_s']:.1f} s" if name in first["commands"] else "not measured"
+
+    rows = "\n".join(f"| {name} | {before(name)} | {timing['median_s']:.1f} s | "
+                     f"{', '.join(f'{s:.1f}' for s in timing['seconds'])} |"
                      for name, timing in newest["commands"].items())
     note = f"\n\n{newest['note']}" if newest.get("note") else ""
-    return (f"{newest['hardware']}, {newest['date'][:10]}, `{newest['command']}`:\n\n"
-            f"| command | median | each run (s) |\n|---|---|---|\n{rows}{note}")
+    return (f"{newest['hardware']}, {newest['date'][:10]}, `{newest['command']}`; the first record, of "
+            f"{first['date'][:10]}, beside it:\n\n| command | first record | median now | each run now (s) |\n"
+            f"|---|---|---|---|\n{rows}{note}")
 
 
 def render_suite_time(suite_time: list[dict]) -> str:

@@ -106,12 +106,15 @@ def test_markdown_shows_the_inference_comparison():
     assert "| Keras | 50.0 |" in page and "1.20x" in page and "99.90%" in page
 
 
-def test_markdown_shows_the_newest_cold_start_with_each_run():
+def test_markdown_shows_the_newest_cold_start_with_each_run_beside_the_first_record():
     timing = {"median_s": 6.2, "seconds": [6.0, 6.2, 7.5]}
-    measured = {"commands": {"`./course predict`": timing}, "hardware": "2 CPU cores", "note": "alone",
-                "command": "python -m benchmarks.cold_start", "date": "2026-01-02T03:04:05+00:00"}
-    page = report.render_markdown([], cold_start=[{**measured, "note": None}, measured])
-    assert "| `./course predict` | 6.2 s | 6.0, 6.2, 7.5 |" in page and "\n\nalone" in page
+    measured = {"commands": {"`./course predict`": timing, "`./course demo`": timing}, "hardware": "2 CPU cores",
+                "note": "alone", "command": "python -m benchmarks.cold_start", "date": "2026-01-02T03:04:05+00:00"}
+    first = {**measured, "commands": {"`./course predict`": {"median_s": 20.5, "seconds": [20.5]}}, "note": None,
+             "date": "2025-12-31T00:00:00+00:00"}
+    page = report.render_markdown([], cold_start=[first, {**measured, "note": None}, measured])
+    assert "| `./course predict` | 20.5 s | 6.2 s | 6.0, 6.2, 7.5 |" in page and "\n\nalone" in page
+    assert "| `./course demo` | not measured | 6.2 s |" in page and "the first record, of 2025-12-31" in page
     assert "No measurement yet: `python -m benchmarks.cold_start`" in report.render_markdown([])
 
 
