@@ -30,9 +30,9 @@ from benchmarks.run import hardware
 from shared.grading.generate import BEGIN, END
 from shared.grading.lessons import find_lesson
 from shared.grading.report import grade_lesson
-from shared.records import append_record
+from shared.records import BENCHMARKS, append_record
 
-RECORDS = Path(__file__).resolve().parent / "mutation.json"
+RECORDS = BENCHMARKS / "mutation.json"
 GRADE_SECONDS = 7_200  # a lesson's mutants, graded one after another
 _EXERCISE = "# ## Exercise "
 _OPERATORS = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult, ast.Div: ast.Mult,
