@@ -2,9 +2,9 @@
 
 Figures typed by hand drift from the runs they report. Each "NN.NN%" in the README, a lesson or RESULTS.md must
 be, at the decimals it shows, a number of a record in ``benchmarks/*.json`` (an accuracy, a share, the mean of a
-list of runs), or the figure of a published anchor (``benchmarks/report.py``'s ANCHORS). A time or a speed
-that names its run is checked against that run's record: the README's table of runs row by row, and the
-sentences of ``QUOTED``, each with the run it quotes.
+list of runs), or the figure of a published anchor (``benchmarks/report.py``'s ANCHORS). A time, a speed or a
+test accuracy that names its run is checked against that run's newest record: the README's table of runs row by
+row, and the sentences of ``QUOTED``, each with the run it quotes.
 """
 
 import json
@@ -66,7 +66,7 @@ def test_a_figure_typed_by_hand_is_caught():
                        recorded_numbers())
 
 
-# file, the sentence (its figure as a group), the run it quotes, what of the record: a time, in minutes, or a speed
+# file, the sentence (its figure as a group), the run it quotes, what of the record (a key of MEASURES)
 QUOTED = [
     ("solutions/03_lstm.py", r"the quick configuration trains in ([\d.]+) minutes", "lstm/quick", "minutes"),
     ("README.md", r"\| ([\d.]+) min of training alone \(`python -m benchmarks.run --track lstm --config quick`",
@@ -77,6 +77,10 @@ QUOTED = [
     ("solutions/05_finetune.py", r"reviews/s instead of ([\d.]+)\.", "finetune/head+tail-full", "reviews/s"),
     ("solutions/08_error_analysis.py", r"the stack of the \w+ runs below, trained in ([\d.]+) minutes",
      "ensemble/stack", "minutes"),
+    ("solutions/04_small_bert.py", r"`subset-4k` ([\d.]+)%;", "small-bert/subset-4k", "percent"),
+    ("solutions/04_small_bert.py", r"`full-1-epoch` ([\d.]+)% after", "small-bert/full-1-epoch", "percent"),
+    ("solutions/04_small_bert.py", r"`full-1-epoch` [\d.]+% after ([\d.]+) minutes", "small-bert/full-1-epoch",
+     "minutes"),
 ]
 TABLE_ROW = re.compile(r"^\|.*`--track (\S+) --config (\S+?)`.*?\| (?:by movie|by review) \| \**([\d.]+)%\** \| ([\d.]+) min",
                        re.MULTILINE)
@@ -86,16 +90,20 @@ def newest_runs() -> dict[str, dict]:
     return {f"{record['track']}/{record['config']}": record for record in read_records()}
 
 
-def measure(record: dict, what: str) -> float:
-    return record["train_seconds"] / 60 if what == "minutes" else record["infer_reviews_per_s"]
+# what a quoted figure is, in the unit the prose quotes it in
+MEASURES = {
+    "minutes": lambda record: record["train_seconds"] / 60,
+    "reviews/s": lambda record: record["infer_reviews_per_s"],
+    "percent": lambda record: 100 * record["test_accuracy"],
+}
 
 
 @pytest.mark.parametrize("path, sentence, run, what", QUOTED, ids=[f"{q[0]}: {q[2]} {q[3]}" for q in QUOTED])
-def test_a_time_or_speed_quoted_is_the_newest_of_its_run(path, sentence, run, what):
+def test_a_figure_quoted_is_the_newest_of_its_run(path, sentence, run, what):
     found = re.search(sentence, (ROOT / path).read_text(encoding="utf-8"))
     assert found, f"{path} no longer says {sentence!r}: update QUOTED with the sentence that quotes {run}"
     figure, record = found[1], newest_runs()[run]
-    expected = round(measure(record, what), len(figure.partition(".")[2]))
+    expected = round(MEASURES[what](record), len(figure.partition(".")[2]))
     assert float(figure) == expected, f"{path} quotes {figure} {what} for {run}; its newest record says {expected}"
 
 
