@@ -25,9 +25,9 @@ os.environ["KERAS_BACKEND"] = "torch"
 from benchmarks.run import hardware, versions  # noqa: E402
 from benchmarks.run import peak_memory_mb as process_peak_memory_mb  # noqa: E402
 from shared.lessons import distributed as lesson  # noqa: E402
-from shared.records import append_record  # noqa: E402
+from shared.records import BENCHMARKS, append_record  # noqa: E402
 
-DISTRIBUTED = Path(__file__).resolve().parent / "distributed.json"
+DISTRIBUTED = BENCHMARKS / "distributed.json"
 
 
 def command(processes: int, options: list[str]) -> str:

@@ -39,9 +39,9 @@ from benchmarks.run import hardware, versions  # noqa: E402
 from shared.data import load_imdb, stratified_sample  # noqa: E402
 from shared.encoders import Encoder  # noqa: E402
 from shared.lessons import finetune as lesson  # noqa: E402
-from shared.records import append_record  # noqa: E402
+from shared.records import BENCHMARKS, append_record  # noqa: E402
 
-THROUGHPUT = Path(__file__).resolve().parent / "throughput.json"
+THROUGHPUT = BENCHMARKS / "throughput.json"
 
 
 def backbone_of(classifier: keras.Model) -> keras_hub.models.BertBackbone:

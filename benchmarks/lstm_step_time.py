@@ -16,7 +16,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 os.environ["KERAS_BACKEND"] = "torch"
 
@@ -27,10 +26,10 @@ import torch  # noqa: E402
 from benchmarks.run import hardware, versions  # noqa: E402
 from shared.data import load_imdb, stratified_sample  # noqa: E402
 from shared.lessons import lstm as lesson  # noqa: E402
-from shared.records import append_record  # noqa: E402
+from shared.records import BENCHMARKS, append_record  # noqa: E402
 from shared.text import build_vocabulary, encode  # noqa: E402
 
-STEP_TIMES = Path(__file__).resolve().parent / "step_times.json"
+STEP_TIMES = BENCHMARKS / "step_times.json"
 
 
 class PackedLSTM(torch.nn.Module):

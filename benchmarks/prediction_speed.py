@@ -34,10 +34,10 @@ import torch  # noqa: E402
 from benchmarks.run import hardware, versions  # noqa: E402
 from shared.data import load_imdb, stratified_sample  # noqa: E402
 from shared.lessons import lstm as lesson  # noqa: E402
-from shared.records import append_record  # noqa: E402
+from shared.records import BENCHMARKS, append_record  # noqa: E402
 from shared.text import build_vocabulary, clean_html, encode, words  # noqa: E402
 
-RECORDS = Path(__file__).resolve().parent / "prediction_speed.json"
+RECORDS = BENCHMARKS / "prediction_speed.json"
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 REPEATS = 3
 

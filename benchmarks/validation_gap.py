@@ -4,21 +4,20 @@
 
 For each seed, lesson 1's ``validation_gap`` trains TF-IDF + logistic regression on the training part of a
 split drawn each way and measures it on that split's validation set, on the test split, and on the test
-split without the reviews whose exact text is also in the training split. Writes
-benchmarks/validation_gap.json: every run, and per way the mean and standard deviation of
+split without the reviews whose exact text is also in the training split. Appends one object to
+benchmarks/validation_gap.json: every seed's run, and per way the mean and standard deviation of
 validation minus test accuracy.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
-from pathlib import Path
 
+from shared.records import BENCHMARKS, append_record
 
-OUTPUT = Path(__file__).resolve().parent / "validation_gap.json"
+VALIDATION_GAP = BENCHMARKS / "validation_gap.json"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         print(way, {key: round(value, 4) for key, value in summary[way].items()}, flush=True)
     record = {"command": f"python -m benchmarks.validation_gap --seeds {args.seeds}", "model": "TF-IDF (1-2 grams, "
               "min_df 2, sublinear tf) + logistic regression C=4", "summary": summary, "runs": runs}
-    OUTPUT.write_text(json.dumps(record, indent=1) + "\n")
+    append_record(record, VALIDATION_GAP)
     return 0
 
 

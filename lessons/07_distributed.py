@@ -50,7 +50,7 @@ OUTPUT = ARTIFACTS / "lesson07"
 # %% [markdown]
 # ## Many replicas, one model
 #
-# Fine-tuning MiniLM on the whole training split took 62.8 minutes on the course's two CPU cores
+# Fine-tuning MiniLM on the whole training split took 59.7 minutes on the course's two CPU cores
 # (lesson 5), and bigger encoders want more than one device. *Data parallelism* is the first way out.
 # Each of N processes (one per GPU, or per machine) holds a whole copy of the model, a *replica*, and
 # reads a different share of every batch. After the backward pass, the N gradients are averaged by an

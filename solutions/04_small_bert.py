@@ -151,7 +151,7 @@ def make_optimizer(variables: list, total_steps: int, peak_learning_rate: float 
 # encoder takes seconds, so the configurations here train for one epoch, on a stratified subset of the
 # training split or on all of it; the test accuracy is always measured on all 25,000 test reviews.
 # `run_experiment` is what the cell below and `python -m benchmarks.run --track small-bert --config NAME` run.
-# Measured (`benchmarks/RESULTS.md`): `subset-4k` 82.18%; `full-1-epoch` 86.82% after 38 minutes of
+# Measured (`benchmarks/RESULTS.md`): `subset-4k` 82.78%; `full-1-epoch` 86.77% after 12.8 minutes of
 # training, above the tutorial's ~85.5%.
 
 # %% tags=["save"]

@@ -64,6 +64,10 @@ def test_lessons_are_up_to_date_with_solutions():
     assert generate.stale_lessons() == [], "run: python -m shared.grading.generate"
 
 
+def test_exported_modules_are_up_to_date_with_solutions():
+    assert generate.stale_exports() == [], "run: python -m shared.grading.generate"
+
+
 def test_the_manifest_of_the_checks_is_up_to_date():
     assert manifest.changed_files() == [], "run: python -m shared.grading.generate"
 

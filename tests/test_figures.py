@@ -2,9 +2,9 @@
 
 Figures typed by hand drift from the runs they report. Each "NN.NN%" in the README, a lesson or RESULTS.md must
 be, at the decimals it shows, a number of a record in ``benchmarks/*.json`` (an accuracy, a share, the mean of a
-list of runs), or the figure of a published anchor (``benchmarks/report.py``'s ANCHORS). A time or a speed
-that names its run is checked against that run's record: the README's table of runs row by row, and the
-sentences of ``QUOTED``, each with the run it quotes.
+list of runs), or the figure of a published anchor (``benchmarks/report.py``'s ANCHORS). A time, a speed or a
+test accuracy that names its run is checked against that run's newest record: the README's table of runs row by
+row, and the sentences of ``QUOTED``, each with the run it quotes.
 """
 
 import json
@@ -66,36 +66,117 @@ def test_a_figure_typed_by_hand_is_caught():
                        recorded_numbers())
 
 
-# file, the sentence (its figure as a group), the run it quotes, what of the record: a time, in minutes, or a speed
+# file, the sentence (its figure as a group), the run it quotes, what of the record (a key of MEASURES). A run is
+# "track/config", its newest record; "track/config by review" is its newest with validation drawn review by review,
+# for a sentence that quotes the older protocol by name.
 QUOTED = [
-    ("solutions/03_lstm.py", r"the quick configuration trains in ([\d.]+) minutes", "lstm/quick", "minutes"),
+    ("README.md", r"test on 25,000 reviews: \*\*([\d.]+)%\*\*", "lstm/quick", "percent"),
     ("README.md", r"\| ([\d.]+) min of training alone \(`python -m benchmarks.run --track lstm --config quick`",
      "lstm/quick", "minutes"),
-    ("solutions/05_finetune.py", r"90\.84% after ([\d.]+) min with validation drawn by movie", "finetune/head+tail-full",
+    ("README.md", r"reads [\d.]+% against ([\d.]+)% on the test split", "lstm/quick", "percent"),
+    ("README.md", r"drawn review by review had read [\d.]+%\s+against ([\d.]+)%", "lstm/quick by review", "percent"),
+    ("README.md", r"validated at [\d.]+% and tested at ([\d.]+)%", "finetune/head+tail-4k", "percent"),
+    ("README.md", r"review-drawn validation\s+had read [\d.]+% against ([\d.]+)%", "finetune/head+tail-4k by review",
+     "percent"),
+    ("README.md", r"\(([\d.]+) min alone when drawn by review: [\d.]+%\)", "finetune/head+tail-full by review",
      "minutes"),
+    ("README.md", r"\([\d.]+ min alone when drawn by review: ([\d.]+)%\)", "finetune/head+tail-full by review",
+     "percent"),
+    ("README.md", r"and scores ([\d.]+)% instead of", "classical/nbsvm", "percent"),
+    ("README.md", r"and scores [\d.]+% instead of ([\d.]+)%", "classical/nbsvm by review", "percent"),
+    ("README.md", r"the whole training split \(([\d.]+)% after 2 epochs", "finetune/head+tail-full", "percent"),
+    ("README.md", r"on 4,000 reviews it stays at ([\d.]+)%", "finetune/head+tail-4k", "percent"),
+    ("README.md", r"\(([\d.]+)%\s+with validation drawn review by review\)", "finetune/head+tail-4k by review",
+     "percent"),
+    ("README.md", r"one epoch on the whole training split took ([\d.]+) min", "small-bert/full-1-epoch", "minutes"),
+    ("README.md", r"one epoch on the whole training split took [\d.]+ min instead of ([\d.]+)\.",
+     "small-bert/full-1-epoch by review", "minutes"),
+    ("README.md", r"read 128 tokens of each review \(([\d.]+)%\)", "finetune/head+tail-full", "percent"),
+    ("README.md", r"at prediction time and reaches \*\*([\d.]+)%\*\*", "finetune/windows-full", "percent"),
+    ("README.md", r"past NB-SVM \(([\d.]+)%\)", "classical/nbsvm", "percent"),
+    ("README.md", r"so it predicts ([\d.]+) reviews/s instead of", "finetune/windows-full", "reviews/s"),
+    ("README.md", r"so it predicts [\d.]+ reviews/s instead of ([\d.]+)\.", "finetune/head+tail-full", "reviews/s"),
+    ("README.md", r"eight runs whose training sums to ([\d.]+) minutes", "ensemble/stack", "minutes"),
+    ("README.md", r"stack to \*\*([\d.]+)%\*\*", "ensemble/stack", "percent"),
+    ("README.md", r"changes little: ([\d.]+)%", "ensemble/stack-nonnegative", "percent"),
+    ("solutions/01_data.py", r"the frozen-embedding head, [\d.]+% against ([\d.]+)%", "frozen/mean-128 by review",
+     "percent"),
+    ("solutions/03_lstm.py", r"the quick configuration trains in ([\d.]+) minutes", "lstm/quick", "minutes"),
+    ("solutions/04_small_bert.py", r"`subset-4k` ([\d.]+)%;", "small-bert/subset-4k", "percent"),
+    ("solutions/04_small_bert.py", r"`full-1-epoch` ([\d.]+)% after", "small-bert/full-1-epoch", "percent"),
+    ("solutions/04_small_bert.py", r"`full-1-epoch` [\d.]+% after ([\d.]+) minutes", "small-bert/full-1-epoch",
+     "minutes"),
+    ("solutions/05_finetune.py", r"test reviews: head ([\d.]+)%", "finetune/head-4k by review", "percent"),
+    ("solutions/05_finetune.py", r"test reviews: head [\d.]+%, tail ([\d.]+)%", "finetune/tail-4k by review",
+     "percent"),
+    ("solutions/05_finetune.py", r"# head\+tail ([\d.]+)%, with validation drawn review by review",
+     "finetune/head+tail-4k by review", "percent"),
+    ("solutions/05_finetune.py", r"head\+tail again with validation drawn by movie:\s+# ([\d.]+)%",
+     "finetune/head+tail-4k", "percent"),
+    ("solutions/05_finetune.py", r"read whole: ([\d.]+)% on the test reviews", "finetune/windows-full", "percent"),
+    ("solutions/05_finetune.py", r"instead of ([\d.]+)%, past NB-SVM's", "finetune/head+tail-full", "percent"),
+    ("solutions/05_finetune.py", r"past NB-SVM's ([\d.]+)%", "classical/nbsvm", "percent"),
     ("solutions/05_finetune.py", r"so ([\d.]+) reviews/s instead of", "finetune/windows-full", "reviews/s"),
     ("solutions/05_finetune.py", r"reviews/s instead of ([\d.]+)\.", "finetune/head+tail-full", "reviews/s"),
+    ("solutions/05_finetune.py", r"Lesson 8 stacks it with NB-SVM: ([\d.]+)%", "ensemble/nbsvm+finetune", "percent"),
+    ("solutions/05_finetune.py", r"`head\+tail-4k` ([\d.]+)% after [\d.]+ min of training",
+     "finetune/head+tail-4k by review", "percent"),
+    ("solutions/05_finetune.py", r"`head\+tail-4k` [\d.]+% after ([\d.]+) min of training",
+     "finetune/head+tail-4k by review", "minutes"),
+    ("solutions/05_finetune.py", r"\(([\d.]+)% after [\d.]+ min with validation by", "finetune/head+tail-4k",
+     "percent"),
+    ("solutions/05_finetune.py", r"\([\d.]+% after ([\d.]+) min with validation by", "finetune/head+tail-4k",
+     "minutes"),
+    ("solutions/05_finetune.py", r"training reviews\) ([\d.]+)% after [\d.]+ min", "finetune/head+tail-full by review",
+     "percent"),
+    ("solutions/05_finetune.py", r"training reviews\) [\d.]+% after ([\d.]+) min", "finetune/head+tail-full by review",
+     "minutes"),
+    ("solutions/05_finetune.py", r"([\d.]+)% after [\d.]+ min with validation drawn by movie",
+     "finetune/head+tail-full", "percent"),
+    ("solutions/05_finetune.py", r"[\d.]+% after ([\d.]+) min with validation drawn by movie",
+     "finetune/head+tail-full", "minutes"),
+    ("solutions/07_distributed.py", r"Fine-tuning MiniLM on the whole training split took ([\d.]+) minutes",
+     "finetune/head+tail-full", "minutes"),
     ("solutions/08_error_analysis.py", r"the stack of the \w+ runs below, trained in ([\d.]+) minutes",
      "ensemble/stack", "minutes"),
+    ("solutions/08_error_analysis.py", r"reaches ([\d.]+)% on the test reviews, the same stack", "ensemble/stack",
+     "percent"),
+    ("solutions/08_error_analysis.py", r"\(`stack-nonnegative`\) ([\d.]+)%", "ensemble/stack-nonnegative", "percent"),
+    ("solutions/08_error_analysis.py", r"mean of the same runs ([\d.]+)%", "ensemble/mean", "percent"),
+    ("solutions/08_error_analysis.py", r"NB-SVM with the fine-tune read in windows ([\d.]+)%",
+     "ensemble/nbsvm+finetune", "percent"),
+    ("solutions/08_error_analysis.py", r"the best run alone \(that\s+# fine-tune\) ([\d.]+)%", "finetune/windows-full",
+     "percent"),
 ]
 TABLE_ROW = re.compile(r"^\|.*`--track (\S+) --config (\S+?)`.*?\| (?:by movie|by review) \| \**([\d.]+)%\** \| ([\d.]+) min",
                        re.MULTILINE)
 
 
 def newest_runs() -> dict[str, dict]:
-    return {f"{record['track']}/{record['config']}": record for record in read_records()}
+    """"track/config" -> its newest record, and "track/config by review" (or "by movie") -> its newest with that
+    validation."""
+    runs = {}
+    for record in read_records():
+        run = f"{record['track']}/{record['config']}"
+        runs[run] = runs[f"{run} {record['validation']}"] = record
+    return runs
 
 
-def measure(record: dict, what: str) -> float:
-    return record["train_seconds"] / 60 if what == "minutes" else record["infer_reviews_per_s"]
+# what a quoted figure is, in the unit the prose quotes it in
+MEASURES = {
+    "minutes": lambda record: record["train_seconds"] / 60,
+    "reviews/s": lambda record: record["infer_reviews_per_s"],
+    "percent": lambda record: 100 * record["test_accuracy"],
+}
 
 
 @pytest.mark.parametrize("path, sentence, run, what", QUOTED, ids=[f"{q[0]}: {q[2]} {q[3]}" for q in QUOTED])
-def test_a_time_or_speed_quoted_is_the_newest_of_its_run(path, sentence, run, what):
-    found = re.search(sentence, (ROOT / path).read_text(encoding="utf-8"))
+def test_a_figure_quoted_is_the_newest_of_its_run(path, sentence, run, what):
+    found = list(re.finditer(sentence, (ROOT / path).read_text(encoding="utf-8")))
     assert found, f"{path} no longer says {sentence!r}: update QUOTED with the sentence that quotes {run}"
-    figure, record = found[1], newest_runs()[run]
-    expected = round(measure(record, what), len(figure.partition(".")[2]))
+    assert len(found) == 1, f"{path} says {sentence!r} {len(found)} times: make QUOTED name one sentence"
+    figure, record = found[0][1], newest_runs()[run]
+    expected = round(MEASURES[what](record), len(figure.partition(".")[2]))
     assert float(figure) == expected, f"{path} quotes {figure} {what} for {run}; its newest record says {expected}"
 
 

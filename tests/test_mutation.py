@@ -20,9 +20,17 @@ def test_mutants_change_the_solution_regions_alone_and_name_what_changed():
             "def untouched(a):\n    return a - 1\n")
     found = mutants(text)
     assert [mutant.name for mutant in found] == [
-        "line 5:11: operator: a * b -> (a // b)", "line 5:20: comparison: a > 0 -> (a >= 0)",
-        "line 5:24: constant: 0 -> 1", "line 5:31: constant: 2 -> 3"]  # and nothing of untouched()
+        "line 5:11: operator: 'a * b' -> '(a // b)'", "line 5:20: comparison: 'a > 0' -> '(a >= 0)'",
+        "line 5:24: constant: '0' -> '1'", "line 5:31: constant: '2' -> '3'"]  # and nothing of untouched()
     assert all(mutant.exercise == "9.1" and mutant.source.endswith("return a - 1\n") for mutant in found)
+
+
+def test_a_long_change_is_named_on_one_line_and_cut():
+    call = "total(" + ",\n          ".join(f"argument_{i}" for i in range(12)) + ")"
+    text = f"# ## Exercise 9.1 — Sum\n\ndef add():\n    {BEGIN}\n    return {call}\n    {END}\n"
+    name = mutants(text)[0].name
+    assert name.startswith("line 5:11: arguments swapped: 'total(argument_0, argument_1, argument_2, ")
+    assert "\n" not in name and name.count("...") == 2
 
 
 def test_a_mutant_judged_equivalent_but_killed_is_counted_killed_and_shows_the_check_that_failed(monkeypatch):

@@ -70,15 +70,16 @@ PROBES = {"clean_review": ("A review.",), "build_vocabulary": (["a review"],)}
 
 
 @contextmanager
-def reference_calling(reference, lesson, *names: str) -> Iterator:
-    """The reference solution calling the learner's own ``names`` (clean_review, build_vocabulary) instead of its
-    own: a drawn check judges one exercise, not again the exercises it calls."""
+def reference_calling(reference, lesson, *names: str, **functions) -> Iterator:
+    """The reference solution calling the learner's own ``names`` (clean_review, build_vocabulary), and the given
+    ``functions``, instead of its own: a check judges one exercise, not again the exercises it calls."""
     for name in names:  # one not done yet fails here; in both answers alike, it would make them agree
         getattr(lesson, name)(*PROBES[name])
-    saved = {name: getattr(reference, name) for name in names}
+    functions = {name: getattr(lesson, name) for name in names} | functions
+    saved = {name: getattr(reference, name) for name in functions}
     try:
-        for name in names:
-            setattr(reference, name, getattr(lesson, name))
+        for name, function in functions.items():
+            setattr(reference, name, function)
         yield reference
     finally:
         for name, function in saved.items():
@@ -378,10 +379,10 @@ def test_vocabulary_on_drawn_corpora(lesson, reference):
 # --------------------------------------------------------------------------- 1.5 vectorize_splits
 
 
-def encode(words: list[list[str]], vocabulary: dict[str, int], length: int, *, unknown: int | None = 1,
-           tail: bool = False, pre: bool = False, cut_first: bool = True) -> np.ndarray:
-    """Exercise 1.5's encoding of reviews split into ``words`` and, through the keywords, its known mistakes
-    (``unknown=None`` drops the unknown words, after or before cutting the review to ``length`` words)."""
+def mistaken_ids(words: list[list[str]], vocabulary: dict[str, int], length: int, *, unknown: int | None = 1,
+                 tail: bool = False, pre: bool = False, cut_first: bool = True) -> np.ndarray:
+    """The ids of reviews split into ``words`` as a known mistake of exercise 1.5 encodes them, the keywords
+    naming the mistake (``unknown=None`` drops the unknown words, after or before cutting to ``length`` words)."""
     ids = np.zeros((len(words), length), dtype=np.int32)
     for row, found in enumerate(words):
         if cut_first:
@@ -397,7 +398,7 @@ def encode(words: list[list[str]], vocabulary: dict[str, int], length: int, *, u
 def ids_feedback(name: str, found, words: list[list[str]], vocabulary: dict, length: int) -> str:
     """" — <mistake>" when a known mistake of exercise 1.5 encodes the reviews as ``found``."""
     def mistake(**how):
-        return encode(words, vocabulary, length, **how)
+        return mistaken_ids(words, vocabulary, length, **how)
     dropped = "unknown words were dropped: each becomes <UNK> (1)"
     return which_of(found, [
         (f"the {name} ids are all zeros: encode the {name} reviews too", np.zeros((len(words), length))),
@@ -409,9 +410,16 @@ def ids_feedback(name: str, found, words: list[list[str]], vocabulary: dict, len
     ])
 
 
-def check_ids(name: str, found, words: list[list[str]], vocabulary: dict, length: int) -> None:
-    """Fail, saying why, unless ``found`` is the int32 encoding of the reviews split into ``words``."""
-    expected = encode(words, vocabulary, length)
+def reference_ids(reference, lesson, imdb: Imdb, vocabulary: dict, length: int) -> tuple[np.ndarray, np.ndarray]:
+    """The reference's train and test ids of ``imdb``, from the learner's own clean_review and the vocabulary the
+    learner's vectorize_splits returned: the ids are judged apart from the vocabulary, which other checks judge."""
+    with reference_calling(reference, lesson, "clean_review", build_vocabulary=lambda *args, **kwargs: vocabulary):
+        _, train_ids, test_ids = reference.vectorize_splits(imdb, length=length)
+    return train_ids, test_ids
+
+
+def check_ids(name: str, found, expected: np.ndarray, words: list[list[str]], vocabulary: dict, length: int) -> None:
+    """Fail, saying why, unless ``found`` is ``expected``, the int32 encoding of the reviews split into ``words``."""
     assert isinstance(found, np.ndarray) and found.shape == expected.shape, (
         f"expected {name} ids of shape {expected.shape}, got "
         f"{found.shape if isinstance(found, np.ndarray) else type(found).__name__}")
@@ -430,10 +438,11 @@ TINY = Imdb(reviews_of(["Good film, good cast.", "A bad film.<br />Bad, bad, bad
 
 
 @pytest.mark.exercise("1.5", points=1)
-def test_sequences_of_a_tiny_imdb(lesson):
+def test_sequences_of_a_tiny_imdb(lesson, reference):
     vocabulary, train_ids, test_ids = lesson.vectorize_splits(TINY, max_words=10, min_count=2, length=6)
-    for name, found, split in (("train", train_ids, TINY.train), ("test", test_ids, TINY.test)):
-        check_ids(name, found, learner_words(lesson, split.texts), vocabulary, 6)
+    expected = reference_ids(reference, lesson, TINY, vocabulary, 6)
+    for name, found, right, split in zip(("train", "test"), (train_ids, test_ids), expected, (TINY.train, TINY.test)):
+        check_ids(name, found, right, learner_words(lesson, split.texts), vocabulary, 6)
 
 
 @pytest.mark.exercise("1.5", points=2)
@@ -451,12 +460,13 @@ def test_vocabulary_comes_from_the_training_split_only(lesson):
 
 
 @pytest.mark.exercise("1.5", points=1)
-def test_sequences_on_the_length_edges(lesson):
+def test_sequences_on_the_length_edges(lesson, reference):
     train = reviews_of(["good film bad", "good film bad film", "", "good"])  # length 3: 3 words, 4, none, 1
     imdb = Imdb(train, reviews_of(["zebra zebra zebra zebra", "film"]))
     vocabulary, train_ids, test_ids = lesson.vectorize_splits(imdb, max_words=10, min_count=1, length=3)
-    for name, found, split in (("train", train_ids, imdb.train), ("test", test_ids, imdb.test)):
-        check_ids(name, found, learner_words(lesson, split.texts), vocabulary, 3)
+    expected = reference_ids(reference, lesson, imdb, vocabulary, 3)
+    for name, found, right, split in zip(("train", "test"), (train_ids, test_ids), expected, (imdb.train, imdb.test)):
+        check_ids(name, found, right, learner_words(lesson, split.texts), vocabulary, 3)
 
 
 @pytest.mark.exercise("1.5", points=1)
@@ -481,15 +491,16 @@ def split_vocabulary_mistake(lesson, vocabulary: dict, imdb: Imdb) -> str:
 
 
 @pytest.mark.exercise("1.5", points=2)
-def test_sequences_of_real_reviews(lesson, small_imdb):
+def test_sequences_of_real_reviews(lesson, reference, small_imdb):
     vocabulary, train_ids, test_ids = lesson.vectorize_splits(small_imdb, max_words=3_000, min_count=5, length=64)
     train = small_imdb.train.texts
     expected = lesson.build_vocabulary(train, max_words=3_000, min_count=5)
     assert vocabulary == expected, (
         f"expected the vocabulary build_vocabulary(train texts, max_words=3000, min_count=5), {len(expected)} ids, "
         f"got {len(vocabulary)} ids{split_vocabulary_mistake(lesson, vocabulary, small_imdb)}")
-    check_ids("train", train_ids, learner_words(lesson, train), vocabulary, 64)
-    check_ids("test", test_ids, learner_words(lesson, small_imdb.test.texts), vocabulary, 64)
+    expected_train, expected_test = reference_ids(reference, lesson, small_imdb, vocabulary, 64)
+    check_ids("train", train_ids, expected_train, learner_words(lesson, train), vocabulary, 64)
+    check_ids("test", test_ids, expected_test, learner_words(lesson, small_imdb.test.texts), vocabulary, 64)
 
 
 # --------------------------------------------------------------------------- 1.6 movie_split
