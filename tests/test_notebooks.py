@@ -114,8 +114,9 @@ def get_json(url: str, token: str, server: subprocess.Popen, timeout: float = 12
 @pytest.mark.slow
 def test_course_lab_serves_the_lessons_as_notebooks(tmp_path):
     port, token = free_port(), "course-test"
+    # as root too: ./course lab itself lets Jupyter start (this test runs as root in a container)
     command = [str(ROOT / "course"), "lab", "--no-browser", f"--port={port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={token}", *(["--allow-root"] if os.geteuid() == 0 else [])]
+               f"--IdentityProvider.token={token}"]
     # no user configuration at all, and the caller anywhere: ./course lab brings what it needs
     env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "run")}
     env.pop("JUPYTER_CONFIG_PATH", None)
@@ -125,6 +126,7 @@ def test_course_lab_serves_the_lessons_as_notebooks(tmp_path):
     try:
         lesson = get_json(f"{base}/api/contents/lessons/01_data.py?type=notebook&content=1", token, server)
         settings = get_json(f"{base}/lab/api/settings/@jupyterlab/docmanager-extension:plugin", token, server)
+        notices = get_json(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification", token, server)
     except (urllib.error.URLError, ConnectionError) as error:
         pytest.fail(f"./course lab did not serve the lesson ({error}):\n{(tmp_path / 'lab.log').read_text()[-3000:]}")
     finally:
@@ -139,3 +141,5 @@ def test_course_lab_serves_the_lessons_as_notebooks(tmp_path):
     assert any("long" in cell["metadata"].get("tags", []) for cell in cells), "the cells lost their long tags"
     viewers = settings["schema"]["properties"]["defaultViewers"]["default"]
     assert viewers.get("python") == "Jupytext Notebook", f"a .py file opens with {viewers.get('python')}"
+    defaults = {name: value["default"] for name, value in notices["schema"]["properties"].items()}
+    assert (defaults["fetchNews"], defaults["checkForUpdates"]) == ("false", False), "Jupyter's news pop-up is on"
