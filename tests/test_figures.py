@@ -70,6 +70,12 @@ def test_a_figure_typed_by_hand_is_caught():
 # "track/config", its newest record; "track/config by review" is its newest with validation drawn review by review,
 # for a sentence that quotes the older protocol by name.
 QUOTED = [
+    ("solutions/02_classical.py", r"reading 128 tokens of\s+# each review, reaches ([\d.]+)%", "finetune/head+tail-full",
+     "percent"),
+    ("solutions/02_classical.py", r"after ([\d.]+) minutes of training, where NB-SVM", "finetune/head+tail-full",
+     "minutes"),
+    ("solutions/02_classical.py", r"where NB-SVM reaches ([\d.]+)% in half a minute", "classical/nbsvm", "percent"),
+    ("solutions/02_classical.py", r"takes the same model past it, to ([\d.]+)%", "finetune/windows-full", "percent"),
     ("README.md", r"test on 25,000 reviews: \*\*([\d.]+)%\*\*", "lstm/quick", "percent"),
     ("README.md", r"\| ([\d.]+) min of training alone \(`python -m benchmarks.run --track lstm --config quick`",
      "lstm/quick", "minutes"),
