@@ -6,10 +6,13 @@ import re
 import shutil
 import subprocess
 import sys
+import time
+import urllib.request
 
 import pytest
 
 from shared.paths import ROOT
+from shared.ports import free_port
 from test_predict_command import folders  # noqa: F401  two tiny lesson-3 classifiers, saved by the lesson
 
 LIBRARY_LINES = re.compile(r"^(?:[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ |WARNING: All log messages before absl)|cuInit|"
@@ -53,3 +56,36 @@ def test_grading_a_pytorch_lesson_prints_the_report_alone():
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not LIBRARY_LINES.search(done.stdout + done.stderr), done.stdout + done.stderr
+
+
+
+def wait_for_page(port: int, server: subprocess.Popen, seconds: float = 120) -> None:
+    """Return once the demo's page answers on ``port``; fail if the server stops or never answers."""
+    deadline = time.monotonic() + seconds
+    while server.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+                return
+        except OSError:  # not listening yet
+            time.sleep(0.2)
+    pytest.fail(f"./course demo served no page (exit status {server.poll()})")
+
+
+@pytest.mark.slow
+def test_the_demo_starts_and_answers_with_no_library_lines(folders, tmp_path):  # noqa: F811
+    """Started as a student starts it, and asked about a review through its page's API."""
+    from gradio_client import Client
+
+    folder = shutil.copytree(folders[0], tmp_path / "lstm")
+    port, log = free_port(), tmp_path / "demo.log"
+    with open(log, "w") as output:
+        server = subprocess.Popen([str(ROOT / "course"), "demo", "--lstm", str(folder), "--port", str(port)],
+                                  stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for_page(port, server)
+        answer = Client(f"http://127.0.0.1:{port}/", verbose=False).predict("A great film.", api_name="/classify")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert answer["label"] in {"positive", "negative"}, log.read_text()
+    assert not LIBRARY_LINES.search(log.read_text()), log.read_text()
