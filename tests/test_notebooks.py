@@ -97,6 +97,21 @@ def test_artifacts_are_the_repository_s_wherever_python_starts(tmp_path, course_
 
 
 
+@pytest.mark.parametrize("path", lesson_files(ROOT / "lessons"), ids=lambda path: path.name)
+def test_saving_a_lesson_from_jupyterlab_changes_nothing(path):
+    """JupyterLab saves the kernel it ran (the course's, as its kernel.json names it) and jupytext its version:
+    the header already holds both, so a learner's diff shows their work alone."""
+    import jupytext
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    text = path.read_text(encoding="utf-8")
+    notebook = jupytext.reads(text, fmt="py:percent")
+    spec = KernelSpecManager().get_kernel_spec("python3")
+    notebook.metadata["kernelspec"] = {"display_name": spec.display_name, "language": spec.language,
+                                       "name": "python3"}
+    assert jupytext.writes(notebook, fmt="py:percent") == text
+
+
 def get_json(url: str, token: str, server: subprocess.Popen, timeout: float = 120.0) -> dict:
     """The JSON at ``url`` once the server answers; fails if the server stops or never answers."""
     deadline = time.monotonic() + timeout
