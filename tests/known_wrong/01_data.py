@@ -45,7 +45,7 @@ KNOWN_WRONG = [
           feedback=r"the HTML tags became words \('br', 'i'\): replace every tag"),
     wrong("1.2", "only the line breaks replaced",
           (CLEAN_TAGS, 'text = text.replace("<br />", " ").lower()'),
-          feedback=r"the HTML tags became words \('br', 'i'\): replace every tag"),
+          feedback="only '<br />' was replaced"),
     wrong("1.2", "tags removed without a space",
           (CLEAN_TAGS, 'text = re.sub(r"<[^>]{0,40}>", "", text).lower()'),
           feedback="words on either side of a tag were glued together"),

@@ -105,8 +105,10 @@ def check_calibrated_accuracy(name: str, accuracy: float, what: str) -> None:
 
 def which_of(found, mistakes, atol: float = 1e-5) -> str:
     """``which_mistake`` for (description, value) pairs, where one mistake may be listed with several values:
-    the different things learners write that make it."""
-    return next((f" — {description}" for description, value in mistakes if same(found, value, atol)), "")
+    the different things learners write that make it. Where two different mistakes make ``found`` alike,
+    neither is named: the order of the table must not decide which one a learner is told."""
+    named = {description for description, value in mistakes if same(found, value, atol)}
+    return f" — {named.pop()}" if len(named) == 1 else ""
 
 
 # --------------------------------------------------------------------------- BERT classifiers (lessons 4 and 5)

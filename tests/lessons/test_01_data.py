@@ -165,6 +165,8 @@ CLEANING_MISTAKES = [  # (the mistake, what it makes of a review); a mistake may
      lambda raw: _letters(_tags(raw))),
     ("the HTML tags became words ('br', 'i'): replace every tag, <[^>]*>, by a space before keeping the letters",
      lambda raw: _letters(raw.lower())),
+    ("only '<br />' was replaced: the other tags ('<br/>', '<i>') became words; replace every tag, <[^>]*>, "
+     "by a space", lambda raw: _letters(raw.replace("<br />", " ").lower())),
     ("words on either side of a tag were glued together: replace each tag by a space",
      lambda raw: _letters(_tags(raw, by="").lower())),
     ("a greedy tag pattern also removed the text between two tags: match one tag with <[^>]*>",
@@ -203,8 +205,9 @@ def test_clean_review(lesson, raw, clean):
     ("<BR>LOUD<BR/>", "loud"),
     ("Café crème", "caf cr me"),
     ("tab\tnew\nline\r\nend", "tab new line end"),
+    ("Fine.<br />Really <i>fine</i>", "fine really fine"),
 ], ids=["empty", "no letters", "tags at both ends", "a tag with attributes", "upper-case tags",
-        "letters outside a-z", "tabs and line breaks"])
+        "letters outside a-z", "tabs and line breaks", "a line break and another tag"])
 def test_clean_review_on_its_edges(lesson, raw, clean):
     found = lesson.clean_review(raw)
     mistake = which_of(found, [(name, make(raw)) for name, make in CLEANING_MISTAKES])
@@ -309,7 +312,7 @@ def vocabulary_feedback(found, expected: dict, mistakes: list[tuple[str, dict]])
     """What differs between two vocabularies, in a line, and the known mistake that explains it."""
     if not isinstance(found, dict):
         return f"expected a dict of word ids, got {type(found).__name__}"
-    mistake = next((f" — {name}" for name, wrong in mistakes if found == wrong), "")
+    mistake = which_of(found, mistakes)
     missing = [word for word in expected if word not in found]
     extra = [word for word in found if word not in expected]
     moved = [f"{word}={found[word]} (expected {expected[word]})" for word in expected
