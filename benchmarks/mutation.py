@@ -43,122 +43,122 @@ _COMPARISONS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.
 # Survivors judged to compute what the reference computes, by lesson and mutant name: the one-line reason.
 EQUIVALENT: dict[str, dict[str, str]] = {
     "00_setup": {
-        "line 88:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\")' -> '(keras.Input(shape=(None,)))'":
+        "line 90:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\")' -> '(keras.Input(shape=(None,)))'":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
     },
     "02_classical": {
-        "line 81:13: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float64)' -> '(sparse.csr_matrix(features > 0))'":
+        "line 84:13: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float64)' -> '(sparse.csr_matrix(features > 0))'":
             "the column sums of a boolean matrix are the same counts as those of its float64 copy",
-        "line 99:13: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float32)' -> '(sparse.csr_matrix(features > 0))'":
+        "line 102:13: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float32)' -> '(sparse.csr_matrix(features > 0))'":
             "a boolean matrix times float32 ratios is the same float32 matrix as the float32 copy's product",
-        "line 117:14: arguments swapped: 'accuracy_score(y_valid, make_model(c).fit(x_train, y_train).predic... -> '(accuracy_score(make_model(c).fit(x_train, y_train).predict(x_vali...":
+        "line 120:14: arguments swapped: 'accuracy_score(y_valid, make_model(c).fit(x_train, y_train).predic... -> '(accuracy_score(make_model(c).fit(x_train, y_train).predict(x_vali...":
             "accuracy is symmetric: the share of the two label lists that agree",
     },
     "04_small_bert": {
-        "line 90:11: keyword dropped: 'keras.Input(shape=(), dtype=\"string\", name=\"text\")' -> \"(keras.Input(shape=(), dtype='string'))\"":
+        "line 92:11: keyword dropped: 'keras.Input(shape=(), dtype=\"string\", name=\"text\")' -> \"(keras.Input(shape=(), dtype='string'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 91:21: keyword dropped: 'HubLayer(preprocess_handle, name=\"preprocessing\")' -> '(HubLayer(preprocess_handle))'":
+        "line 93:21: keyword dropped: 'HubLayer(preprocess_handle, name=\"preprocessing\")' -> '(HubLayer(preprocess_handle))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 92:13: keyword dropped: 'HubLayer(encoder_handle, output_key=\"pooled_output\", trainable=tra... -> \"(HubLayer(encoder_handle, output_key='pooled_output', trainable=tr...":
+        "line 94:13: keyword dropped: 'HubLayer(encoder_handle, output_key=\"pooled_output\", trainable=tra... -> \"(HubLayer(encoder_handle, output_key='pooled_output', trainable=tr...":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 95:11: keyword dropped: 'keras.Model(text, keras.layers.Dense(1, activation=\"sigmoid\", name... -> \"(keras.Model(text, keras.layers.Dense(1, activation='sigmoid', nam...":
+        "line 97:11: keyword dropped: 'keras.Model(text, keras.layers.Dense(1, activation=\"sigmoid\", name... -> \"(keras.Model(text, keras.layers.Dense(1, activation='sigmoid', nam...":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 95:29: keyword dropped: 'keras.layers.Dense(1, activation=\"sigmoid\", name=\"classifier\")' -> \"(keras.layers.Dense(1, activation='sigmoid'))\"":
+        "line 97:29: keyword dropped: 'keras.layers.Dense(1, activation=\"sigmoid\", name=\"classifier\")' -> \"(keras.layers.Dense(1, activation='sigmoid'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
     },
     "03_lstm": {
-        "line 71:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
+        "line 73:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 77:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
+        "line 79:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 77:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
+        "line 79:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 209:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
+        "line 213:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 213:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
+        "line 217:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 213:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
+        "line 217:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 230:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
+        "line 234:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 233:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
+        "line 237:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 233:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
+        "line 237:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 71:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
+        "line 73:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
-        "line 209:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
+        "line 213:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
-        "line 230:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), name='wordpiece_ids'))\"":
+        "line 234:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), name='wordpiece_ids'))\"":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
-        "line 269:8: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=patienc... -> '(keras.callbacks.EarlyStopping(patience=patience, restore_best_wei...":
+        "line 273:8: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=patienc... -> '(keras.callbacks.EarlyStopping(patience=patience, restore_best_wei...":
             "EarlyStopping watches val_loss by default",
-        "line 270:8: keyword dropped: 'keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=\"val_loss... -> '(keras.callbacks.ModelCheckpoint(str(checkpoint), save_best_only=T...":
+        "line 274:8: keyword dropped: 'keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=\"val_loss... -> '(keras.callbacks.ModelCheckpoint(str(checkpoint), save_best_only=T...":
             "ModelCheckpoint watches val_loss by default",
-        "line 337:38: comparison: 'p >= 0.5' -> '(p > 0.5)'":
+        "line 341:38: comparison: 'p >= 0.5' -> '(p > 0.5)'":
             "a tie at exactly 0.5, where the statement names no label",
     },
     "06_frozen_embeddings": {
-        "line 62:11: keyword dropped: 'np.asarray(padding_mask, dtype=\"float32\")' -> '(np.asarray(padding_mask))'":
+        "line 64:11: keyword dropped: 'np.asarray(padding_mask, dtype=\"float32\")' -> '(np.asarray(padding_mask))'":
             "the same means: only the dtype of the weights changes, which the statement does not fix",
-        "line 63:62: arguments swapped: 'np.maximum(mask.sum(axis=1), 1.0)' -> '(np.maximum(1.0, mask.sum(axis=1)))'":
+        "line 65:62: arguments swapped: 'np.maximum(mask.sum(axis=1), 1.0)' -> '(np.maximum(1.0, mask.sum(axis=1)))'":
             "np.maximum is symmetric",
-        "line 88:77: constant: '16' -> '17'":
+        "line 90:77: constant: '16' -> '17'":
             "a key of 17 hex digits of the sha256 is as stable as one of 16",
-        "line 160:17: keyword dropped: 'keras.Input(shape=(input_dim,), name=\"embedding\")' -> '(keras.Input(shape=(input_dim,)))'":
+        "line 162:17: keyword dropped: 'keras.Input(shape=(input_dim,), name=\"embedding\")' -> '(keras.Input(shape=(input_dim,)))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 167:11: keyword dropped: 'keras.Model(embeddings, keras.layers.Dense(1, activation=\"sigmoid\"... -> \"(keras.Model(embeddings, keras.layers.Dense(1, activation='sigmoid...":
+        "line 169:11: keyword dropped: 'keras.Model(embeddings, keras.layers.Dense(1, activation=\"sigmoid\"... -> \"(keras.Model(embeddings, keras.layers.Dense(1, activation='sigmoid...":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 185:11: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=5, rest... -> '(keras.callbacks.EarlyStopping(patience=5, restore_best_weights=Tr...":
+        "line 187:11: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=5, rest... -> '(keras.callbacks.EarlyStopping(patience=5, restore_best_weights=Tr...":
             "EarlyStopping watches val_loss by default",
-        "line 206:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(init='pca', perplexity=30, random_state=seed))\"":
+        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(init='pca', perplexity=30, random_state=seed))\"":
             "2 components are TSNE's default",
-        "line 206:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> '(TSNE(n_components=2, perplexity=30, random_state=seed))'":
+        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> '(TSNE(n_components=2, perplexity=30, random_state=seed))'":
             "PCA initialisation is TSNE's default",
-        "line 206:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', random_state=seed))\"":
+        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', random_state=seed))\"":
             "a perplexity of 30 is TSNE's default",
-        "line 206:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', perplexity=30))\"":
+        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', perplexity=30))\"":
             "initialised by PCA, t-SNE draws nothing at random: the same picture without the seed",
-        "line 206:59: constant: '30' -> '31'":
+        "line 208:59: constant: '30' -> '31'":
             "the statement names no perplexity: 31 is as right a t-SNE as 30",
     },
     "07_distributed": {
-        "line 130:14: keyword dropped: 'DistributedSampler(range(size), num_replicas=world_size, rank=rank... -> '(DistributedSampler(range(size), num_replicas=world_size, rank=ran...":
+        "line 132:14: keyword dropped: 'DistributedSampler(range(size), num_replicas=world_size, rank=rank... -> '(DistributedSampler(range(size), num_replicas=world_size, rank=ran...":
             "shuffling is DistributedSampler's default",
-        "line 263:21: keyword dropped: 'torch.tensor(np.mean(step_losses), dtype=torch.float32, device=dev... -> '(torch.tensor(np.mean(step_losses), device=device))'":
+        "line 265:21: keyword dropped: 'torch.tensor(np.mean(step_losses), dtype=torch.float32, device=dev... -> '(torch.tensor(np.mean(step_losses), device=device))'":
             "a float64 tensor of the mean loss is all-reduced to the same mean, returned as the same float",
-        "line 267:12: keyword dropped: 'print(f\"epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f}... -> \"(print(f'epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f...":
+        "line 269:12: keyword dropped: 'print(f\"epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f}... -> \"(print(f'epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f...":
             "flush changes when the line appears, not what it says",
-        "line 267:87: constant: 'True' -> 'False'":
+        "line 269:87: constant: 'True' -> 'False'":
             "flush changes when the line appears, not what it says",
     },
     "08_error_analysis": {
-        "line 177:20: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
+        "line 179:20: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
             "the probabilities come as float64 (load_runs converts the saved float16): the conversion changes nothing",
-        "line 292:28: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
+        "line 294:28: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
             "the probabilities come as float64 (load_runs converts the saved float16): the conversion changes nothing",
-        "line 180:17: keyword dropped: 'np.argsort(-confidence, kind=\"stable\")' -> '(np.argsort(-confidence))'":
+        "line 182:17: keyword dropped: 'np.argsort(-confidence, kind=\"stable\")' -> '(np.argsort(-confidence))'":
             "the statement names no order among equally confident mistakes",
-        "line 293:39: arguments swapped: 'np.linspace(0, 1, bins + 1)' -> '(np.linspace(1, 0, bins + 1))'":
+        "line 295:39: arguments swapped: 'np.linspace(0, 1, bins + 1)' -> '(np.linspace(1, 0, bins + 1))'":
             "np.digitize numbers decreasing edges backwards, each bin still closed on the left: the same bins, the same sum",
-        "line 349:24: keyword dropped: 'minimize_scalar(validation_loss, bounds=(-4, 4), method=\"bounded\")' -> '(minimize_scalar(validation_loss, bounds=(-4, 4)))'":
+        "line 351:24: keyword dropped: 'minimize_scalar(validation_loss, bounds=(-4, 4), method=\"bounded\")' -> '(minimize_scalar(validation_loss, bounds=(-4, 4)))'":
             "with bounds given, minimize_scalar's method is 'bounded' by default",
     },
     "05_finetune": {
-        "line 83:7: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
+        "line 85:7: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
             "a review of exactly budget ids is kept whole by either branch: its head and its tail join into all of it",
-        "line 302:7: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
+        "line 304:7: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
             "a review of exactly budget ids gives the one window starting at 0 by either branch",
-        "line 103:13: arguments swapped: 'min(max_length, max(len(tokens) for tokens in token_lists) + 2)' -> "
+        "line 105:13: arguments swapped: 'min(max_length, max(len(tokens) for tokens in token_lists) + 2)' -> "
         "'(min(max((len(tokens) for tokens in token_lists)) + 2, max_length))'": "min is symmetric",
-        "line 176:13: keyword dropped: 'keras.layers.Dense(2, name=\"logits\")' -> '(keras.layers.Dense(2))'":
+        "line 178:13: keyword dropped: 'keras.layers.Dense(2, name=\"logits\")' -> '(keras.layers.Dense(2))'":
             "a layer's name, which the statement does not ask for and nothing reads",
-        "line 177:17: keyword dropped: 'keras.Model(inputs, logits, name=\"finetuned_bert\")' -> '(keras.Model(inputs, logits))'":
+        "line 179:17: keyword dropped: 'keras.Model(inputs, logits, name=\"finetuned_bert\")' -> '(keras.Model(inputs, logits))'":
             "the model's name, which the statement does not ask for and nothing reads",
-        "line 241:4: keyword dropped: '(folder / \"vocab.txt\").write_text(\"\\\\n\".join(tokenizer.get_vocabul... -> "
+        "line 243:4: keyword dropped: '(folder / \"vocab.txt\").write_text(\"\\\\n\".join(tokenizer.get_vocabul... -> "
         "\"((folder / 'vocab.txt').write_text('\\\\n'.join(tokenizer.get_vocabu...":
             "encoding dropped: the same bytes wherever the default encoding is UTF-8, as on the course's machines",
-        "line 269:41: comparison: 'p[1] >= 0.5' -> '(p[1] > 0.5)'":
+        "line 271:41: comparison: 'p[1] >= 0.5' -> '(p[1] > 0.5)'":
             "a tie at exactly 0.5, where the statement names no label",
     },
 }
