@@ -283,7 +283,7 @@ def test_the_report_has_a_line_per_exercise_says_what_is_to_do_and_where_to_go_n
 
 def test_the_junit_report_has_a_suite_per_lesson_and_a_failure_per_failed_check():
     root = ET.fromstring(report.render_junit_xml(RESULTS))  # parses: the NUL XML cannot hold is gone
-    assert (root.tag, root.get("tests"), root.get("failures")) == ("testsuites", "3", "2")
+    assert (root.tag, root.get("tests"), root.get("failures"), root.get("skipped")) == ("testsuites", "3", "2", "0")
     assert [(s.get("name"), s.get("tests"), s.get("failures")) for s in root] == [
         ("00_setup", "2", "1"), ("01_data", "1", "1")]
     cases = root.findall(".//testcase")
@@ -300,7 +300,25 @@ def test_the_json_report_holds_the_totals_and_every_check():
     data = json.loads(report.render_json(RESULTS))
     assert (data["points"], data["possible"], data["passed"], data["failed"]) == (1, 3, 1, 2)
     assert data["checks"][1] == {"lesson": "00_setup", "exercise": "0.2", "check": "test_counts[a|b]", "points": 2,
-                                 "passed": False, "feedback": "expected <3> positive, got *2* \x00"}
+                                 "passed": False, "feedback": "expected <3> positive, got *2* \x00", "status": "failed"}
+
+
+NOT_STARTED = [report.CheckResult("01_data", "1.1", "test_a", 1, True, ""),
+               report.CheckResult("01_data", "1.2", "test_b", 2, False, "not done yet: Exercise 1.2: Clean a review"),
+               report.CheckResult("01_data", "1.2", "test_c", 1, False, "not done yet: Exercise 1.2: Clean a review"),
+               report.CheckResult("01_data", "1.3", "test_d", 1, False, "expected 2 words, got 3")]
+
+
+def test_the_json_and_junit_reports_count_an_exercise_not_started_apart_from_failures():
+    data = json.loads(report.render_json(NOT_STARTED))
+    assert (data["passed"], data["failed"], data["to_do"]) == (1, 1, 2)
+    assert [check["status"] for check in data["checks"]] == ["passed", "to do", "to do", "failed"]
+    root = ET.fromstring(report.render_junit_xml(NOT_STARTED))
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("4", "1", "2")
+    cases = root.findall(".//testcase")
+    assert [bool(c.find("skipped") is not None) for c in cases] == [False, True, True, False]
+    assert cases[1].find("skipped").get("message").startswith("not done yet: Exercise 1.2")
+    assert cases[3].find("failure").get("message") == "expected 2 words, got 3"
 
 
 @pytest.mark.parametrize("results, status", [(RESULTS, 1), (RESULTS[:1], 0)])

@@ -188,9 +188,10 @@ def test_a_failing_grade_fails_its_step_and_still_reports(job, tmp_path):
     status, summary, report, junit = graded(job, tmp_path, "--lesson 0")  # the untouched exercises
     assert status == 1
     checks = len(report["checks"])
-    assert checks and report["failed"] == checks and report["points"] == 0
+    assert checks and report["to_do"] == checks and report["failed"] == 0 and report["points"] == 0
     assert summary.count("| to do |") == 3 and "| Exercise 0.1: " in summary and "next: lessons/00" in summary
-    assert junit.get("failures") == str(checks) and len(junit.findall(".//failure")) == checks
+    assert junit.get("skipped") == str(checks) and len(junit.findall(".//skipped")) == checks
+    assert junit.get("failures") == "0" and not junit.findall(".//failure")
 
 
 def test_the_summary_says_so_when_the_grade_wrote_no_report(job, tmp_path):

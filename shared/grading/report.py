@@ -237,11 +237,21 @@ def render_markdown(results: list[CheckResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def check_statuses(results: list[CheckResult]) -> list[str]:
+    """Each check's status, as the table counts its exercise: "passed", "to do" (the exercise is not started)
+    or "failed"."""
+    waiting = {(e.lesson, e.exercise) for e in by_exercise(results) if e.status == "to do"}
+    return ["passed" if r.passed else "to do" if (r.lesson, r.exercise) in waiting else "failed" for r in results]
+
+
 def render_json(results: list[CheckResult]) -> str:
-    """The report as JSON: the totals, then every check (``variant`` is for --known-wrong only)."""
+    """The report as JSON: the totals, then every check with its status (``variant`` is for --known-wrong only)."""
     earned, possible, passed = score(results)
-    report = {"points": earned, "possible": possible, "passed": passed, "failed": len(results) - passed,
-              "checks": [{k: v for k, v in asdict(r).items() if k != "variant"} for r in results]}
+    statuses = check_statuses(results)
+    report = {"points": earned, "possible": possible, "passed": passed, "failed": statuses.count("failed"),
+              "to_do": statuses.count("to do"),
+              "checks": [{**{k: v for k, v in asdict(r).items() if k != "variant"}, "status": status}
+                         for r, status in zip(results, statuses)]}
     return json.dumps(report, indent=1) + "\n"
 
 
@@ -251,21 +261,26 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def render_junit_xml(results: list[CheckResult]) -> str:
     """The report in JUnit XML, which most CI systems display: a test suite per lesson, a test case per check
-    (its points as a property), and for a failed check a failure carrying its feedback."""
-    by_lesson: dict[str, list[CheckResult]] = {}
-    for result in results:
-        by_lesson.setdefault(result.lesson, []).append(result)
-    root = ET.Element("testsuites", name="grade", tests=str(len(results)),
-                      failures=str(sum(not r.passed for r in results)))
+    (its points as a property); a failed check carries a failure with its feedback, a check of an exercise not
+    started is skipped."""
+    by_lesson: dict[str, list[tuple[CheckResult, str]]] = {}
+    for result, status in zip(results, check_statuses(results)):
+        by_lesson.setdefault(result.lesson, []).append((result, status))
+
+    def counts(checks: list[tuple[CheckResult, str]]) -> dict[str, str]:
+        statuses = [status for _, status in checks]
+        return {"tests": str(len(checks)), "failures": str(statuses.count("failed")),
+                "skipped": str(statuses.count("to do"))}
+
+    root = ET.Element("testsuites", name="grade", **counts([c for checks in by_lesson.values() for c in checks]))
     for lesson, checks in by_lesson.items():
-        suite = ET.SubElement(root, "testsuite", name=lesson, tests=str(len(checks)),
-                              failures=str(sum(not r.passed for r in checks)))
-        for r in checks:
+        suite = ET.SubElement(root, "testsuite", name=lesson, **counts(checks))
+        for r, status in checks:
             case = ET.SubElement(suite, "testcase", classname=lesson, name=f"{r.exercise} {r.check}")
             ET.SubElement(ET.SubElement(case, "properties"), "property", name="points", value=str(r.points))
-            if not r.passed:
+            if status != "passed":
                 feedback = _NOT_XML.sub("?", r.feedback)
-                ET.SubElement(case, "failure", message=feedback).text = feedback
+                ET.SubElement(case, "failure" if status == "failed" else "skipped", message=feedback).text = feedback
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
