@@ -81,12 +81,6 @@ def _recorded_digests(folder: Path) -> dict | None:
     return recorded
 
 
-def sealed_files(folder: str | Path) -> set[str]:
-    """The files ``folder``'s manifest records (empty when it has none); whether they are intact is
-    open_sealed's to say."""
-    return set(_recorded_digests(Path(folder)) or ())
-
-
 def check_recorded(folder: str | Path) -> None:
     """open_sealed's check of every file ``folder``'s manifest records, for a caller that does not know which
     files the model has (the demo, before it starts); a folder without a manifest is left to the loader."""
