@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import collections
 import copy
 import datetime
 import json
@@ -43,122 +44,121 @@ _COMPARISONS = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.
 # Survivors judged to compute what the reference computes, by lesson and mutant name: the one-line reason.
 EQUIVALENT: dict[str, dict[str, str]] = {
     "00_setup": {
-        "line 90:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\")' -> '(keras.Input(shape=(None,)))'":
+        "0.3: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\")' -> '(keras.Input(shape=(None,)))'":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
     },
     "02_classical": {
-        "line 84:13: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float64)' -> '(sparse.csr_matrix(features > 0))'":
+        "2.2: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float64)' -> '(sparse.csr_matrix(features > 0))'":
             "the column sums of a boolean matrix are the same counts as those of its float64 copy",
-        "line 102:13: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float32)' -> '(sparse.csr_matrix(features > 0))'":
+        "2.3: keyword dropped: 'sparse.csr_matrix(features > 0, dtype=np.float32)' -> '(sparse.csr_matrix(features > 0))'":
             "a boolean matrix times float32 ratios is the same float32 matrix as the float32 copy's product",
-        "line 120:14: arguments swapped: 'accuracy_score(y_valid, make_model(c).fit(x_train, y_train).predic... -> '(accuracy_score(make_model(c).fit(x_train, y_train).predict(x_vali...":
+        "2.4: arguments swapped: 'accuracy_score(y_valid, make_model(c).fit(x_train, y_train).predic... -> '(accuracy_score(make_model(c).fit(x_train, y_train).predict(x_vali...":
             "accuracy is symmetric: the share of the two label lists that agree",
     },
     "04_small_bert": {
-        "line 92:11: keyword dropped: 'keras.Input(shape=(), dtype=\"string\", name=\"text\")' -> \"(keras.Input(shape=(), dtype='string'))\"":
+        "4.1: keyword dropped: 'keras.Input(shape=(), dtype=\"string\", name=\"text\")' -> \"(keras.Input(shape=(), dtype='string'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 93:21: keyword dropped: 'HubLayer(preprocess_handle, name=\"preprocessing\")' -> '(HubLayer(preprocess_handle))'":
+        "4.1: keyword dropped: 'HubLayer(preprocess_handle, name=\"preprocessing\")' -> '(HubLayer(preprocess_handle))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 94:13: keyword dropped: 'HubLayer(encoder_handle, output_key=\"pooled_output\", trainable=tra... -> \"(HubLayer(encoder_handle, output_key='pooled_output', trainable=tr...":
+        "4.1: keyword dropped: 'HubLayer(encoder_handle, output_key=\"pooled_output\", trainable=tra... -> \"(HubLayer(encoder_handle, output_key='pooled_output', trainable=tr...":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 97:11: keyword dropped: 'keras.Model(text, keras.layers.Dense(1, activation=\"sigmoid\", name... -> \"(keras.Model(text, keras.layers.Dense(1, activation='sigmoid', nam...":
+        "4.1: keyword dropped: 'keras.Model(text, keras.layers.Dense(1, activation=\"sigmoid\", name... -> \"(keras.Model(text, keras.layers.Dense(1, activation='sigmoid', nam...":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 97:29: keyword dropped: 'keras.layers.Dense(1, activation=\"sigmoid\", name=\"classifier\")' -> \"(keras.layers.Dense(1, activation='sigmoid'))\"":
+        "4.1: keyword dropped: 'keras.layers.Dense(1, activation=\"sigmoid\", name=\"classifier\")' -> \"(keras.layers.Dense(1, activation='sigmoid'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
     },
     "03_lstm": {
-        "line 73:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
+        "3.1: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 79:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
+        "3.1: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 79:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
+        "3.1: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 213:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
+        "3.3: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 217:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
+        "3.3: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 217:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
+        "3.3: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 234:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
+        "3.4: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), dtype='int32'))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 237:11: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
+        "3.4: keyword dropped: 'keras.Model(token_ids, keras.layers.Dense(1, name=\"logit\")(x), nam... -> \"(keras.Model(token_ids, keras.layers.Dense(1, name='logit')(x)))\"":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 237:34: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
+        "3.4: keyword dropped: 'keras.layers.Dense(1, name=\"logit\")' -> '(keras.layers.Dense(1))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 73:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
+        "3.1: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
-        "line 213:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
+        "3.3: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"token_ids\")' -> \"(keras.Input(shape=(None,), name='token_ids'))\"":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
-        "line 234:16: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), name='wordpiece_ids'))\"":
+        "3.4: keyword dropped: 'keras.Input(shape=(None,), dtype=\"int32\", name=\"wordpiece_ids\")' -> \"(keras.Input(shape=(None,), name='wordpiece_ids'))\"":
             "Keras's Embedding casts its input to int32: ids given as float32 (exact below 2**24) look up the same rows",
-        "line 273:8: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=patienc... -> '(keras.callbacks.EarlyStopping(patience=patience, restore_best_wei...":
+        "3.5: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=patienc... -> '(keras.callbacks.EarlyStopping(patience=patience, restore_best_wei...":
             "EarlyStopping watches val_loss by default",
-        "line 274:8: keyword dropped: 'keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=\"val_loss... -> '(keras.callbacks.ModelCheckpoint(str(checkpoint), save_best_only=T...":
+        "3.5: keyword dropped: 'keras.callbacks.ModelCheckpoint(str(checkpoint), monitor=\"val_loss... -> '(keras.callbacks.ModelCheckpoint(str(checkpoint), save_best_only=T...":
             "ModelCheckpoint watches val_loss by default",
-        "line 341:38: comparison: 'p >= 0.5' -> '(p > 0.5)'":
+        "3.6: comparison: 'p >= 0.5' -> '(p > 0.5)'":
             "a tie at exactly 0.5, where the statement names no label",
     },
     "06_frozen_embeddings": {
-        "line 64:11: keyword dropped: 'np.asarray(padding_mask, dtype=\"float32\")' -> '(np.asarray(padding_mask))'":
+        "6.1: keyword dropped: 'np.asarray(padding_mask, dtype=\"float32\")' -> '(np.asarray(padding_mask))'":
             "the same means: only the dtype of the weights changes, which the statement does not fix",
-        "line 65:62: arguments swapped: 'np.maximum(mask.sum(axis=1), 1.0)' -> '(np.maximum(1.0, mask.sum(axis=1)))'":
+        "6.1: arguments swapped: 'np.maximum(mask.sum(axis=1), 1.0)' -> '(np.maximum(1.0, mask.sum(axis=1)))'":
             "np.maximum is symmetric",
-        "line 90:77: constant: '16' -> '17'":
+        "6.2: constant: '16' -> '17'":
             "a key of 17 hex digits of the sha256 is as stable as one of 16",
-        "line 162:17: keyword dropped: 'keras.Input(shape=(input_dim,), name=\"embedding\")' -> '(keras.Input(shape=(input_dim,)))'":
+        "6.3: keyword dropped: 'keras.Input(shape=(input_dim,), name=\"embedding\")' -> '(keras.Input(shape=(input_dim,)))'":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 169:11: keyword dropped: 'keras.Model(embeddings, keras.layers.Dense(1, activation=\"sigmoid\"... -> \"(keras.Model(embeddings, keras.layers.Dense(1, activation='sigmoid...":
+        "6.3: keyword dropped: 'keras.Model(embeddings, keras.layers.Dense(1, activation=\"sigmoid\"... -> \"(keras.Model(embeddings, keras.layers.Dense(1, activation='sigmoid...":
             "a layer's or model's name, which the statement does not ask for and nothing reads",
-        "line 187:11: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=5, rest... -> '(keras.callbacks.EarlyStopping(patience=5, restore_best_weights=Tr...":
+        "6.4: keyword dropped: 'keras.callbacks.EarlyStopping(monitor=\"val_loss\", patience=5, rest... -> '(keras.callbacks.EarlyStopping(patience=5, restore_best_weights=Tr...":
             "EarlyStopping watches val_loss by default",
-        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(init='pca', perplexity=30, random_state=seed))\"":
+        "6.5: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(init='pca', perplexity=30, random_state=seed))\"":
             "2 components are TSNE's default",
-        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> '(TSNE(n_components=2, perplexity=30, random_state=seed))'":
+        "6.5: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> '(TSNE(n_components=2, perplexity=30, random_state=seed))'":
             "PCA initialisation is TSNE's default",
-        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', random_state=seed))\"":
+        "6.5: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', random_state=seed))\"":
             "a perplexity of 30 is TSNE's default",
-        "line 208:15: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', perplexity=30))\"":
+        "6.5: keyword dropped: 'TSNE(n_components=2, init=\"pca\", perplexity=30, random_state=seed)' -> \"(TSNE(n_components=2, init='pca', perplexity=30))\"":
             "initialised by PCA, t-SNE draws nothing at random: the same picture without the seed",
-        "line 208:59: constant: '30' -> '31'":
+        "6.5: constant: '30' -> '31'":
             "the statement names no perplexity: 31 is as right a t-SNE as 30",
     },
     "07_distributed": {
-        "line 132:14: keyword dropped: 'DistributedSampler(range(size), num_replicas=world_size, rank=rank... -> '(DistributedSampler(range(size), num_replicas=world_size, rank=ran...":
+        "7.1: keyword dropped: 'DistributedSampler(range(size), num_replicas=world_size, rank=rank... -> '(DistributedSampler(range(size), num_replicas=world_size, rank=ran...":
             "shuffling is DistributedSampler's default",
-        "line 265:21: keyword dropped: 'torch.tensor(np.mean(step_losses), dtype=torch.float32, device=dev... -> '(torch.tensor(np.mean(step_losses), device=device))'":
+        "7.4: keyword dropped: 'torch.tensor(np.mean(step_losses), dtype=torch.float32, device=dev... -> '(torch.tensor(np.mean(step_losses), device=device))'":
             "a float64 tensor of the mean loss is all-reduced to the same mean, returned as the same float",
-        "line 269:12: keyword dropped: 'print(f\"epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f}... -> \"(print(f'epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f...":
+        "7.4: keyword dropped: 'print(f\"epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f}... -> \"(print(f'epoch {epoch + 1}/{epochs}: training loss {losses[-1]:.4f...":
             "flush changes when the line appears, not what it says",
-        "line 269:87: constant: 'True' -> 'False'":
+        "7.4: constant: 'True' -> 'False'":
             "flush changes when the line appears, not what it says",
     },
     "08_error_analysis": {
-        "line 179:20: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
+        "8.2: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
             "the probabilities come as float64 (load_runs converts the saved float16): the conversion changes nothing",
-        "line 294:28: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
+        "8.5: keyword dropped: 'np.asarray(probabilities, dtype=np.float64)' -> '(np.asarray(probabilities))'":
             "the probabilities come as float64 (load_runs converts the saved float16): the conversion changes nothing",
-        "line 182:17: keyword dropped: 'np.argsort(-confidence, kind=\"stable\")' -> '(np.argsort(-confidence))'":
+        "8.2: keyword dropped: 'np.argsort(-confidence, kind=\"stable\")' -> '(np.argsort(-confidence))'":
             "the statement names no order among equally confident mistakes",
-        "line 295:39: arguments swapped: 'np.linspace(0, 1, bins + 1)' -> '(np.linspace(1, 0, bins + 1))'":
+        "8.5: arguments swapped: 'np.linspace(0, 1, bins + 1)' -> '(np.linspace(1, 0, bins + 1))'":
             "np.digitize numbers decreasing edges backwards, each bin still closed on the left: the same bins, the same sum",
-        "line 351:24: keyword dropped: 'minimize_scalar(validation_loss, bounds=(-4, 4), method=\"bounded\")' -> '(minimize_scalar(validation_loss, bounds=(-4, 4)))'":
+        "8.6: keyword dropped: 'minimize_scalar(validation_loss, bounds=(-4, 4), method=\"bounded\")' -> '(minimize_scalar(validation_loss, bounds=(-4, 4)))'":
             "with bounds given, minimize_scalar's method is 'bounded' by default",
     },
     "05_finetune": {
-        "line 85:7: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
+        "5.1: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
             "a review of exactly budget ids is kept whole by either branch: its head and its tail join into all of it",
-        "line 304:7: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
+        "5.5: comparison: 'len(ids) <= budget' -> '(len(ids) < budget)'":
             "a review of exactly budget ids gives the one window starting at 0 by either branch",
-        "line 105:13: arguments swapped: 'min(max_length, max(len(tokens) for tokens in token_lists) + 2)' -> "
-        "'(min(max((len(tokens) for tokens in token_lists)) + 2, max_length))'": "min is symmetric",
-        "line 178:13: keyword dropped: 'keras.layers.Dense(2, name=\"logits\")' -> '(keras.layers.Dense(2))'":
+        "5.2: arguments swapped: 'min(max_length, max(len(tokens) for tokens in token_lists) + 2)' -> '(min(max((len(tokens) for tokens in token_lists)) + 2, max_length))'":
+            "min is symmetric",
+        "5.3: keyword dropped: 'keras.layers.Dense(2, name=\"logits\")' -> '(keras.layers.Dense(2))'":
             "a layer's name, which the statement does not ask for and nothing reads",
-        "line 179:17: keyword dropped: 'keras.Model(inputs, logits, name=\"finetuned_bert\")' -> '(keras.Model(inputs, logits))'":
+        "5.3: keyword dropped: 'keras.Model(inputs, logits, name=\"finetuned_bert\")' -> '(keras.Model(inputs, logits))'":
             "the model's name, which the statement does not ask for and nothing reads",
-        "line 243:4: keyword dropped: '(folder / \"vocab.txt\").write_text(\"\\\\n\".join(tokenizer.get_vocabul... -> "
-        "\"((folder / 'vocab.txt').write_text('\\\\n'.join(tokenizer.get_vocabu...":
+        "5.4: keyword dropped: '(folder / \"vocab.txt\").write_text(\"\\\\n\".join(tokenizer.get_vocabul... -> \"((folder / 'vocab.txt').write_text('\\\\n'.join(tokenizer.get_vocabu...":
             "encoding dropped: the same bytes wherever the default encoding is UTF-8, as on the course's machines",
-        "line 271:41: comparison: 'p[1] >= 0.5' -> '(p[1] > 0.5)'":
+        "5.4: comparison: 'p[1] >= 0.5' -> '(p[1] > 0.5)'":
             "a tie at exactly 0.5, where the statement names no label",
     },
 }
@@ -167,8 +167,9 @@ EQUIVALENT: dict[str, dict[str, str]] = {
 @dataclass(frozen=True)
 class Mutant:
     exercise: str
-    name: str  # "line N:COLUMN: kind: old -> new"
+    name: str  # "EXERCISE: kind: old -> new"
     source: str  # the whole solution file, mutated
+    where: str = ""  # "line N:COLUMN", to find it
 
 
 def regions(text: str) -> list[tuple[int, int, str]]:
@@ -218,12 +219,13 @@ def _with(node: ast.AST, **fields) -> ast.AST:
 
 
 def mutants(text: str) -> list[Mutant]:
-    """Every mutant of the solution regions of ``text``, in file order."""
+    """Every mutant of the solution regions of ``text``, in file order. A mutant is named by its exercise and the
+    code it changes, not by its line, so that a line added above it leaves its name (and its judgement) as it is."""
     lines = text.encode("utf-8").splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
-    data, found, seen = text.encode("utf-8"), [], {text}
+    data, changed_files, seen = text.encode("utf-8"), [], {text}
     spans = regions(text)
     for node in ast.walk(ast.parse(text)):
         if not hasattr(node, "lineno"):
@@ -239,14 +241,16 @@ def mutants(text: str) -> list[Mutant]:
             if not isinstance(changed, ast.stmt) and not isinstance(changed, (ast.Constant, ast.Name)):
                 new = f"({new})"  # an expression keeps its place among its neighbours' operators
             source = (data[:start] + new.encode("utf-8") + data[end:]).decode("utf-8")
-            name = f"line {node.lineno}:{node.col_offset}: {kind}: {_one_line(original)} -> {_one_line(new)}"
             if source not in seen:  # two changes that give the same file are one mutant
                 seen.add(source)
-                names = {mutant.name for mutant in found}  # two that read the same once shortened are numbered
-                name = next(f"{name} #{n}" if n > 1 else name for n in range(1, len(found) + 2)
-                            if (f"{name} #{n}" if n > 1 else name) not in names)
-                found.append(Mutant(exercise, name, source))
-    return sorted(found, key=lambda m: [int(n) for n in m.name.split()[1].rstrip(":").split(":")])
+                name = f"{exercise}: {kind}: {_one_line(original)} -> {_one_line(new)}"
+                changed_files.append(((node.lineno, node.col_offset), exercise, name, source))
+    found, counts = [], collections.Counter()
+    for (line, column), exercise, name, source in sorted(changed_files, key=lambda change: change[0]):
+        counts[name] += 1  # the same change twice in an exercise: numbered in file order
+        found.append(Mutant(exercise, f"{name} #{counts[name]}" if counts[name] > 1 else name, source,
+                            f"line {line}:{column}"))
+    return found
 
 
 def _one_line(code: str) -> str:
@@ -294,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     lesson = find_lesson(args.lesson, "solutions")
     found = mutants(lesson.read_text(encoding="utf-8"))
     if args.list:
-        print("\n".join(f"{m.exercise}  {m.name}" for m in found))
+        print("\n".join(f"{m.where}  {m.name}" for m in found))
         return 0
     started = time.perf_counter()
     result = record(lesson, found, grade_mutants(lesson, found), time.perf_counter() - started)
@@ -302,7 +306,8 @@ def main(argv: list[str] | None = None) -> int:
         result["note"] = args.note
     append_record(result, RECORDS)
     print(json.dumps({key: result[key] for key in ("lesson", "mutants", "killed", "survived", "score")}))
-    print("\n".join(f"survived: {name}" for name in result["survivors"]))
+    where = {mutant.name: mutant.where for mutant in found}
+    print("\n".join(f"survived ({where[name]}): {name}" for name in result["survivors"]))
     print("\n".join(f"judged equivalent, killed by {why}: {name}" for name, why in result["equivalent_killed"].items()))
     return 0
 
