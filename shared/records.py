@@ -10,6 +10,7 @@ or lesson 8, does it here.
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +29,25 @@ def read_records(path: Path = RESULTS) -> list[dict]:
 
 
 def append_record(record: dict, path: Path = RESULTS) -> None:
-    """Add one run's object to the end of its benchmark's list."""
-    path.write_text(json.dumps([*read_records(path), record], indent=1) + "\n")
+    """Add one run's object to the end of its benchmark's list, with the commit of the code that measured it."""
+    commit = record.get("commit") or source_commit()
+    path.write_text(json.dumps([*read_records(path), {**record, **({"commit": commit} if commit else {})}],
+                               indent=1) + "\n")
+
+
+def source_commit() -> str | None:
+    """The course's commit (short), with "+changes" if tracked files differ from it (the records and saved
+    predictions aside: a run writes them); None outside a git checkout."""
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, text=True, check=True,
+                              timeout=30).stdout.strip()
+    try:
+        head = git("rev-parse", "--short=12", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/*.json",
+                      ":(exclude)benchmarks/predictions", ":(exclude)benchmarks/RESULTS.md")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head}+changes" if changed else head
 
 
 def save_predictions(probabilities: dict[str, np.ndarray], imdb: Imdb, run: str, folder: Path = PREDICTIONS) -> dict:

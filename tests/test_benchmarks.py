@@ -228,6 +228,20 @@ def small_imdb(movies_seed: int = 0):
     return Imdb(split(60), split(20))
 
 
+def test_a_record_names_the_commit_of_the_code_that_measured_it(tmp_path, monkeypatch):
+    import shared.records
+    from shared.records import append_record, source_commit
+
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    found = source_commit()
+    assert found and head.startswith(found.removesuffix("+changes")), (found, head)
+    append_record({"track": "a"}, tmp_path / "runs.json")
+    append_record({"track": "b", "commit": "given"}, tmp_path / "runs.json")  # a run measured elsewhere keeps its own
+    monkeypatch.setattr(shared.records, "ROOT", tmp_path)  # no git checkout: no commit, no error
+    append_record({"track": "c"}, tmp_path / "runs.json")
+    assert [record.get("commit") for record in read_records(tmp_path / "runs.json")] == [found, "given", None]
+
+
 def test_saved_predictions_load_back_and_refuse_another_validation_split(tmp_path):
     """What a run saves, lesson 8 and the ensembles load: the same probabilities, only for the same split."""
     from shared.data import validation_indices
