@@ -54,6 +54,11 @@ KNOWN_WRONG = [
           ("        dist.broadcast(variable.value.data, src=0)\n",
            "        dist.all_reduce(variable.value.data, op=dist.ReduceOp.MIN)\n"),
           feedback=r"expected rank 0's weights on each of \d ranks, .*GRADE_SEED"),
+    wrong("7.2", "the gradients gathered on the first call, averaged again at every later one",
+          ("    for variable in model.trainable_weights:\n" + AVERAGE,
+           "    gradients = model.__dict__.setdefault(\"_gradients\", [v.value.grad for v in model.trainable_weights])\n"
+           "    for gradient in gradients:\n        dist.all_reduce(gradient, op=dist.ReduceOp.AVG)\n"),
+          feedback="each call must act on the weights and gradients the model holds then"),
     wrong("7.2", "broadcast into a copy",
           ("        dist.broadcast(variable.value.data, src=0)\n",
            "        dist.broadcast(variable.value.detach().clone(), src=0)\n"),
@@ -90,6 +95,13 @@ KNOWN_WRONG = [
     wrong("7.3", "the scaler never updated",
           ("    precision.scaler.update()\n", ""),
           feedback="missing \\['update'\\]"),
+    wrong("7.3", "the step's loss not returned", ("    precision.scaler.update()\n    return loss.item()",
+                                                  "    precision.scaler.update()"),
+          feedback=r"expected train_step to step like the reference on .*: rank 0 returned \[None.* where a float loss was expected"),
+    wrong("7.3", "the summed loss divided by the checks' batch size (4), not by the batch's own",
+          ("binary_cross_entropy_with_logits(logits, targets)",
+           'binary_cross_entropy_with_logits(logits, targets, reduction="sum") / 4'),
+          feedback=r"expected train_step to step like the reference on .* returned the losses"),
     # 7.4 train_data_parallel
     wrong("7.4", "no broadcast",
           ("    broadcast_weights(model)\n    for epoch in range(epochs):", "    for epoch in range(epochs):"),
@@ -120,4 +132,7 @@ KNOWN_WRONG = [
                       '        if rank == 0 and folder is not None:\n'
                       '            model.save(Path(folder) / f"epoch-{epoch + 1}.keras")\n'),
           feedback="every process prints: only rank 0 should"),
+    wrong("7.4", "the last, partial batch of a shard left out",
+          ("for start in range(0, len(rows), batch_size):", "for start in range(0, len(rows) - batch_size + 1, batch_size):"),
+          feedback=r"expected train_data_parallel to train like the reference on .*GRADE_SEED"),
 ]

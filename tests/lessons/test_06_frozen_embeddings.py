@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 from typing import NamedTuple
 
@@ -619,3 +620,35 @@ def test_tsne_is_reproducible_and_keeps_neighbours(lesson):
     assert kept >= 0.9, (
         f"expected t-SNE to keep neighbours together: each point's nearest neighbour in its cluster for >= 90% of "
         f"3 well-separated clusters, got {kept:.0%}")
+
+
+def drawn_clusters() -> st.SearchStrategy[tuple[np.ndarray, np.ndarray, int]]:
+    """(points, their clusters, a seed): 2 to 4 clusters at corners of a cube 15 wide, 31 to 48 points (t-SNE's
+    perplexity of 30 needs more than 30) of 2 to 8 dimensions, each spread 1 around its corner."""
+    def clusters(k: int, n: int, dimensions: int, draw: int) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(draw)
+        corners = np.array(list(itertools.product([0.0, 1.0], repeat=dimensions)))
+        labels = np.arange(n) % k
+        centres = 15.0 * corners[rng.choice(len(corners), k, replace=False)]
+        return (centres[labels] + rng.normal(size=(n, dimensions))).round(3), labels
+
+    drawn = st.builds(clusters, st.integers(2, 4), st.integers(31, 48), st.integers(2, 8), st.integers(0, 10_000))
+    return st.tuples(drawn, st.integers(0, 100)).map(lambda case: (*case[0], case[1]))
+
+
+@pytest.mark.exercise("6.5", points=1)
+def test_tsne_on_drawn_clusters_sizes_and_seeds(lesson):
+    def broken(points: np.ndarray, clusters: np.ndarray, seed: int) -> str:
+        found = np.asarray(lesson.project_2d(points, "tsne", seed=seed))
+        if found.shape != (len(points), 2):
+            return f"to return shape {(len(points), 2)}, got {found.shape}"
+        if not same(np.asarray(lesson.project_2d(points, "tsne", seed=seed)), found, 1e-6):
+            return f"to give the same picture twice with seed={seed}, got two different ones"
+        kept = neighbours_in_the_same_cluster(found, clusters)
+        if kept < 0.9:
+            return (f"to keep each point's nearest neighbour in its cluster for >= 90% of {len(set(clusters))} "
+                    f"clusters 15 apart, got {kept:.0%}")
+        return ""
+
+    check_holds("project_2d", broken, drawn_clusters(), examples=5)
+

@@ -142,6 +142,52 @@ def check_replicas_match_one_process(found: list[np.ndarray], clip_norm: float |
         f"got weights {away:.2e} away from them{mistake}")
 
 
+# --------------------------------------------------------------------------- drawn runs (7.3, 7.4)
+
+
+DRAWN_CASES = 8  # per drawn check: each case runs the answer and the reference side by side on WORLD ranks
+
+
+def drawn_cases(draw, size) -> list[dict]:
+    """DRAWN_CASES cases drawn with GRADE_SEED (``draw(rng)`` makes one), smallest (``size``) first: the first that
+    fails is the smallest that does."""
+    rng = np.random.default_rng([GRADE_SEED, zlib.crc32(draw.__name__.encode())])
+    return sorted((draw(rng) for _ in range(DRAWN_CASES)), key=size)
+
+
+def side_by_side(run) -> dict:
+    """``run()`` -> (weights, losses), or what went wrong as one line: a case's answer, never the check's crash."""
+    try:
+        weights, losses = run()
+    except NotImplementedError:
+        raise
+    except Exception as error:  # the learner's error is this case's answer
+        return {"error": f"raised {type(error).__name__}: {str(error)[:120]}"}
+    try:
+        return {"weights": weights, "losses": [round(float(loss), 6) for loss in losses]}
+    except (TypeError, ValueError):
+        return {"error": f"returned {str(losses)[:80]} where a float loss was expected for each"}
+
+
+def difference(answer: dict, expected: dict) -> str:
+    """How a rank's answer on a case differs from the reference's: "" if it does not."""
+    if "error" in answer or "error" in expected:
+        return "" if answer.keys() == expected.keys() else answer.get("error", "ran, where the reference raised")
+    away = float(np.abs(answer["weights"] - expected["weights"]).max())
+    if not np.allclose(answer["losses"], expected["losses"], atol=1e-5):
+        return f"returned the losses {answer['losses']}, expected {expected['losses']}"
+    return f"left weights {away:.2e} away from the reference's" if away > 1e-5 else ""
+
+
+def first_drawn_failure(found: list[list[tuple[dict, dict]]], cases: list[dict]) -> tuple[dict, int, str] | None:
+    """(case, rank, what differs) of the smallest case on which any rank's answer differs from the reference's."""
+    for index, case in enumerate(cases):
+        for rank, answers in enumerate(found):
+            if problem := difference(*answers[index]):
+                return case, rank, problem
+    return None
+
+
 # --------------------------------------------------------------------------- 7.1 shard
 
 
@@ -263,6 +309,30 @@ def test_average_gradients_leaves_the_mean_on_every_rank(lesson):
         mistake = " — only rank 0 got the mean: all_reduce, not reduce"
     assert found == [[1.5], [1.5]], (
         f"expected every gradient at 1.5 on both ranks (the mean of 1 and 2), got {found} on ranks 0 and 1{mistake}")
+
+
+@pytest.mark.exercise("7.2", points=1)
+def test_each_call_acts_on_the_values_the_model_holds_then(lesson):
+    """A training loop calls them at every step: a second call must move the second step's values, not the first's."""
+    def task(rank: int) -> list[list[float]]:
+        model, found = tiny_model(RANK_SEEDS[rank], batch_norm=True), []
+        for step in (1.0, 10.0):
+            for variable in model.weights:
+                variable.assign(np.full(variable.shape, step * (rank + 1), dtype="float32"))
+            lesson.broadcast_weights(model)
+            found.append(sorted({round(float(x), 4) for v in model.weights for x in np.ravel(to_numpy(v))}))
+            for variable in model.trainable_weights:
+                variable.value.grad = torch.full(tuple(variable.shape), step * (rank + 1))
+            lesson.average_gradients(model)
+            found.append(sorted({round(float(x), 4) for v in model.trainable_weights for x in v.value.grad.numpy().ravel()}))
+        return found
+
+    found = run_ranks(task)
+    expected = [[1.0], [1.5], [10.0], [15.0]]
+    assert found == [expected, expected], (
+        f"expected each rank to hold, after broadcast_weights then average_gradients, {expected[:2]} at a first step "
+        f"and {expected[2:]} at a second one with ten times the values, got {found[0]} on rank 0 and {found[1]} on "
+        "rank 1 — each call must act on the weights and gradients the model holds then")
 
 
 WORLD = random.Random(GRADE_SEED).choice([3, 4])  # ranks of the drawn checks: not the 2 of the others
@@ -438,6 +508,48 @@ def test_the_step_takes_its_parts_in_the_stated_order(lesson, monkeypatch):
         + (f" — missing {missing}" if missing else " — in another order"))
 
 
+def drawn_step(rng: np.random.Generator) -> dict:
+    return {"batch": int(rng.integers(1, 7)), "length": int(rng.integers(1, 9)), "steps": int(rng.integers(1, 4)),
+            "learning_rate": float(rng.choice([0.1, 0.5, 1.0])), "model_seed": int(rng.integers(100)),
+            "clip_norm": None if rng.random() < 0.4 else round(float(rng.uniform(0.005, 1.0)), 3),
+            "data": int(rng.integers(1 << 30))}
+
+
+def step_side_by_side(lesson, rank: int, case: dict) -> tuple[dict, dict]:
+    """The lesson's and the reference's train_step, each on its own copy of one model, on this rank's drawn
+    batches: ((weights, losses) of the lesson's, those of the reference's)."""
+    rng = np.random.default_rng([case["data"], rank])
+    batches = [(rng.integers(1, WORDS, (case["batch"], case["length"])).astype("int32"),
+                torch.as_tensor(rng.integers(0, 2, case["batch"]).astype("float32"))) for _ in range(case["steps"])]
+
+    def run(train_step):
+        model = tiny_model(case["model_seed"])
+        optimizer = torch.optim.SGD(model.parameters(), lr=case["learning_rate"])
+        precision = reference.MixedPrecision("cpu", None)
+        losses = [train_step(model, optimizer, ids, targets, precision, case["clip_norm"]) for ids, targets in batches]
+        return flat_weights(model), losses
+
+    return side_by_side(lambda: run(lesson.train_step)), side_by_side(lambda: run(reference.train_step))
+
+
+@pytest.mark.exercise("7.3", points=1)
+def test_steps_on_drawn_batches_ranks_and_clip_norms(lesson):
+    cases = drawn_cases(drawn_step, lambda case: case["batch"] * case["length"] * case["steps"])
+
+    def task(rank: int) -> list[tuple[dict, dict]]:
+        with_references(lesson, graded="train_step")
+        return [step_side_by_side(lesson, rank, case) for case in cases]
+
+    failure = first_drawn_failure(run_ranks(task, world_size=WORLD), cases)
+    if failure:
+        case, rank, problem = failure
+        raise AssertionError(
+            f"expected train_step to step like the reference on {case['steps']} drawn batch(es) of {case['batch']} "
+            f"review(s) of {case['length']} ids per rank, {WORLD} ranks, SGD at {case['learning_rate']}, "
+            f"clip_norm={case['clip_norm']}: rank {rank} {problem} — the smallest of the {DRAWN_CASES} cases drawn "
+            f"with GRADE_SEED={GRADE_SEED} where your answer differs from the reference")
+
+
 # --------------------------------------------------------------------------- 7.4 train_data_parallel
 
 
@@ -531,3 +643,48 @@ def test_the_loop_takes_the_labels_as_the_data_gives_them(lesson, loop_runs, tmp
     assert np.allclose(found["weights"], loop_runs[1][0]["weights"], atol=1e-6), (
         f"expected the same training from int64 labels (as load_imdb gives them) as from float32 ones, got other "
         f"weights: {hint}")
+
+
+def drawn_loop(rng: np.random.Generator) -> dict:
+    return {"reviews": int(rng.integers(1, 24)), "batch_size": int(rng.integers(1, 6)),
+            "epochs": int(rng.integers(1, 4)), "seed": int(rng.integers(100)),
+            "learning_rate": float(rng.choice([0.1, 0.5])),
+            "clip_norm": None if rng.random() < 0.5 else round(float(rng.uniform(0.005, 1.0)), 3),
+            "labels": str(rng.choice(["float32", "int64"])), "data": int(rng.integers(1 << 30))}
+
+
+def loop_side_by_side(lesson, rank: int, case: dict) -> tuple[dict, dict]:
+    """The lesson's and the reference's train_data_parallel on the same drawn reviews, each from this rank's own
+    start (the replicas differ until a broadcast): ((weights, losses) of the lesson's, those of the reference's)."""
+    rng = np.random.default_rng(case["data"])  # the same data on every rank: each reads its own shard of it
+    ids = rng.integers(1, WORDS, (case["reviews"], LENGTH)).astype("int32")
+    labels = rng.integers(0, 2, case["reviews"]).astype(case["labels"])
+
+    def run(train_data_parallel):
+        model = tiny_model(RANK_SEEDS[rank % 2] + case["seed"])
+        optimizer = torch.optim.SGD(model.parameters(), lr=case["learning_rate"])
+        with contextlib.redirect_stdout(io.StringIO()):
+            losses = train_data_parallel(model, optimizer, ids, labels, case["batch_size"], case["epochs"],
+                                         seed=case["seed"], clip_norm=case["clip_norm"])
+        return flat_weights(model), losses
+
+    return side_by_side(lambda: run(lesson.train_data_parallel)), side_by_side(lambda: run(reference.train_data_parallel))
+
+
+@pytest.mark.exercise("7.4", points=1)
+def test_the_loop_on_drawn_data_batch_sizes_epochs_and_ranks(lesson):
+    cases = drawn_cases(drawn_loop, lambda case: case["reviews"] * case["epochs"])
+
+    def task(rank: int) -> list[tuple[dict, dict]]:
+        with_references(lesson, graded="train_data_parallel")
+        return [loop_side_by_side(lesson, rank, case) for case in cases]
+
+    failure = first_drawn_failure(run_ranks(task, world_size=WORLD), cases)
+    if failure:
+        case, rank, problem = failure
+        raise AssertionError(
+            f"expected train_data_parallel to train like the reference on {case['reviews']} drawn reviews "
+            f"({case['labels']} labels) on {WORLD} ranks, batch_size={case['batch_size']}, epochs={case['epochs']}, "
+            f"seed={case['seed']}, SGD at {case['learning_rate']}, clip_norm={case['clip_norm']}: rank {rank} "
+            f"{problem} — the smallest of the {DRAWN_CASES} cases drawn with GRADE_SEED={GRADE_SEED} where your "
+            f"answer differs from the reference")
