@@ -16,7 +16,7 @@ import jupytext
 import pytest
 
 from shared.grading import generate, manifest, report, workspace
-from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
+from shared.grading.known_wrong import UNTOUCHED, apply, constant_answers, known_wrong
 from shared.grading.lessons import ROOT, import_lesson, lesson_backend, lesson_files
 
 LESSONS = lesson_files("solutions")
@@ -332,6 +332,24 @@ def test_grade_writes_the_report_files_and_keeps_its_table_and_exit_status(resul
     assert len(json.loads(files["--json"].read_text())["checks"]) == len(results)
     assert len(ET.parse(files["--junit-xml"]).getroot().findall(".//testcase")) == len(results)
     assert files["--markdown"].read_text() == report.render_markdown(results)
+
+
+def test_known_wrong_of_one_lesson_grades_the_patches_of_its_solution(monkeypatch):
+    graded = []
+    monkeypatch.setattr(report, "known_wrong_report", lambda lessons: (graded.extend(lessons), ("", True))[1])
+    assert report.main(["--lesson", "0", "--known-wrong"]) == 0
+    assert graded == [ROOT / "solutions" / "00_setup.py"]  # not lessons/: its patches and constant answers apply there
+
+
+def test_a_constant_answer_returns_its_first_value_whatever_the_inputs():
+    text = ("# ## Exercise 9.1 — Add\n\ndef add(a, b):\n    # BEGIN SOLUTION\n    return a + b\n    # END SOLUTION\n\n\n"
+            "def seven():\n    # BEGIN SOLUTION\n    return 7\n    # END SOLUTION\n\n\n"
+            "# ## Exercise 9.2 — Nothing asked\n\nHALF = 0.5\n")
+    [mistake] = constant_answers(text)  # none for 9.2, which asks for no function
+    namespace: dict = {}
+    exec(apply(text, mistake), namespace)  # a test's own text, not a lesson
+    assert (mistake.exercise, mistake.feedback) == ("9.1", "") and "seven" not in mistake.name  # 7 is seven()'s answer
+    assert [namespace["add"](1, 2), namespace["add"](5, 5), namespace["seven"]()] == [3, 3, 7]
 
 
 def test_report_files_are_refused_with_known_wrong(capsys):

@@ -7,17 +7,21 @@ a sigmoid on logits, padding not masked, best weights not restored...), each a t
 every one of them and says which the checks catch; ``tests/test_autograder.py`` requires all of them caught.
 
 A patch changes behaviour, never a name the checks look for: the checks call the patched functions and
-judge what they return.
+judge what they return. Beside the listed mistakes, every exercise has one made for it: the answer that
+hard-codes a value (``constant_answer``), which its checks must fail too.
 """
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.grading.lessons import ROOT
+from shared.grading.generate import BEGIN
+from shared.grading.lessons import ROOT, parse
+from shared.grading.untouched import sections
 
 KNOWN_WRONG_DIR = ROOT / "tests" / "known_wrong"
 UNTOUCHED = "untouched exercise"  # the variant that grades lessons/NN_topic.py as generated
@@ -55,14 +59,48 @@ def apply(source: str, mistake: Wrong) -> str:
 
 
 def known_wrong(lesson: Path) -> list[Wrong]:
-    """The known-wrong solutions of a lesson (``solutions/NN_topic.py``), in file order."""
+    """The known-wrong solutions of a lesson (``solutions/NN_topic.py``), in file order; then, for each exercise,
+    its constant answer."""
     path = KNOWN_WRONG_DIR / lesson.name
     if not path.exists():
         return []
     spec = importlib.util.spec_from_file_location(f"known_wrong_{lesson.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return list(module.KNOWN_WRONG)
+    return [*module.KNOWN_WRONG, *constant_answers(lesson.read_text(encoding="utf-8"))]
+
+
+_CONSTANT = '''
+def _constant_answer(function):  # a known-wrong answer: what its first call returned, whatever the inputs
+    answers = []
+
+    @__import__("functools").wraps(function)
+    def constant(*args, **kwargs):
+        if not answers:
+            answers.append(function(*args, **kwargs))
+        return answers[0]
+    return constant
+
+
+@_constant_answer'''
+
+
+def constant_answers(source: str) -> list[Wrong]:
+    """For each exercise, the answer that hard-codes one value: each of the functions it asks for returns, from
+    its second call on, what its first call returned (in a check, the worked example's answer). An answer right
+    on one example only is not right: every exercise must fail it, whatever its list of mistakes. A function of
+    no arguments is left out: one value is its right answer."""
+    lines, tree = source.splitlines(), parse(source)
+    mistakes = []
+    for exercise, _, first, end in sections(source):
+        names = [node.name for node in tree.body if isinstance(node, ast.FunctionDef) and first <= node.lineno < end
+                 and any(line.strip() == BEGIN for line in lines[node.lineno - 1 : node.end_lineno])
+                 and (node.args.posonlyargs or node.args.args or node.args.kwonlyargs or node.args.vararg)]
+        if names:
+            mistakes.append(Wrong(exercise, f"a constant answer ({', '.join(names)}: the first call's value, "
+                                            "whatever the inputs)",
+                                  tuple((f"\ndef {name}(", f"\n{_CONSTANT}\ndef {name}(") for name in names), ""))
+    return mistakes
 
 
 def caught(mistake: Wrong, feedback_lines: list[str]) -> bool:

@@ -361,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"./course grade: cannot write the --{option.replace('_', '-')} report: {problem}.", file=sys.stderr)
             return 2
     try:
-        lessons = [find_lesson(args.lesson, args.target)] if args.lesson is not None else None
+        folder = "solutions" if args.known_wrong else args.target  # known-wrong answers patch the solutions
+        lessons = [find_lesson(args.lesson, folder)] if args.lesson is not None else None
     except ValueError as error:
         parser.error(str(error))
     if args.known_wrong:

@@ -307,6 +307,15 @@ def test_wordpiece_lstm_has_one_forward_fast_lstm(lesson):
 
 
 @pytest.mark.exercise("3.4", points=1)
+def test_wordpiece_lstm_on_drawn_sizes(lesson):
+    def broken(vocabulary_size: int, embedding_dim: int, units: int) -> str:
+        model = lesson.build_wordpiece_lstm(vocabulary_size, embedding_dim, units)
+        return builder_problem(model, stack_parameters(vocabulary_size, embedding_dim, units, 1, 1, 2), dropout=0.0)
+
+    check_holds("build_wordpiece_lstm", broken, st.tuples(*DRAWN_SIZES), examples=6)
+
+
+@pytest.mark.exercise("3.4", points=1)
 def test_wordpiece_lstm_masks_the_padding(lesson):
     keras.utils.set_random_seed(0)
     check_padding_does_not_leak(lesson.build_wordpiece_lstm(100, 8, 4))
