@@ -94,6 +94,7 @@ def tiny_model(vocabulary_size: int, embedding_dim: int = 8) -> keras.Model:
 # ```
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 print(versions())
 imdb = load_imdb()
 counts = {"train": label_counts(imdb.train), "test": label_counts(imdb.test)}

@@ -201,6 +201,7 @@ def duplicate_texts(imdb: Imdb) -> dict[str, int]:
 # French or Russian keeps its words. On lesson 3's training split, 10 of the 10,000 most frequent words differ.
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 imdb = load_imdb()
 for name, split in (("train", imdb.train), ("test", imdb.test)):
     print(name, describe_split(split))
@@ -208,6 +209,7 @@ for label, text in zip(imdb.train.labels[[0, -1]], [imdb.train.texts[0], imdb.tr
     print(f"\nlabel {label}: {text[:300]}...")
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 lengths = review_lengths(imdb.train.texts)
 print(f"words per review: median {np.median(lengths):.0f}, 90th percentile {np.percentile(lengths, 90):.0f}, "
       f"longest {lengths.max()}; {np.mean(lengths <= 256):.0%} fit in 256 words")
@@ -219,12 +221,14 @@ axis.legend()
 show_and_save(figure, OUTPUT / "review_lengths.png")
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 vocabulary, train_ids, test_ids = vectorize_splits(imdb)
 print(f"vocabulary: {len(vocabulary):,} ids; train ids {train_ids.shape} {train_ids.dtype}, "
       f"test ids {test_ids.shape}")
 print(f"unknown words in the test split: {np.mean(test_ids[test_ids > 0] == 1):.1%} of its tokens")
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 train_rows, validation_rows = movie_split(imdb.train)
 shared_movies = set(imdb.train.movies[train_rows]) & set(imdb.train.movies[validation_rows])
 print(f"validation: {len(validation_rows):,} reviews of {len(set(imdb.train.movies[validation_rows])):,} movies, "
@@ -232,6 +236,7 @@ print(f"validation: {len(validation_rows):,} reviews of {len(set(imdb.train.movi
 print(duplicate_texts(imdb))
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 for split_kind, accuracy in validation_gap(imdb).items():
     print(f"validation drawn {split_kind}: validation accuracy {accuracy['validation']:.2%}, "
           f"test accuracy {accuracy['test']:.2%}")

@@ -367,6 +367,7 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
 
 
 # %% tags=["long"] recorded="lstm/quick"
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 imdb = load_imdb()
 config_name = os.environ.get("LSTM_CONFIG", "quick")
 result = run_experiment(imdb, CONFIGS[config_name])
@@ -374,5 +375,6 @@ print(f"{config_name}: test accuracy {result['test_accuracy']:.4f} after {result
       f"{result['train_seconds'] / 60:.1f} min of training; curves in {OUTPUT / 'curves.png'}")
 
 # %% tags=["long"] recorded="model"
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 model, vocabulary = load_classifier(OUTPUT / "classifier")
 print_predictions(SAMPLE_REVIEWS, predict_sentiment(model, vocabulary, SAMPLE_REVIEWS))

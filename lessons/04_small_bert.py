@@ -183,6 +183,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
 
 
 # %% tags=["long"] recorded="small-bert/subset-4k"
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 result = run_experiment(load_imdb(), CONFIGS["subset-4k"])
 print(f"test accuracy {result['test_accuracy']:.4f} after {result['train_seconds'] / 60:.0f} min of training; "
       f"curves in {OUTPUT / 'curves.png'}")

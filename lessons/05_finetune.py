@@ -164,6 +164,7 @@ def build_classifier(encoder: Encoder, total_steps: int, peak_learning_rate: flo
 # LayerNorm's `gamma` from any other:
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 encoder = load_encoder()
 classifier = build_classifier(encoder, total_steps=100)
 excluded = {variable.path for variable in no_weight_decay(classifier.trainable_variables)}
@@ -344,9 +345,11 @@ def positive_probability(logits: np.ndarray) -> np.ndarray:
 
 
 # %% tags=["long"] recorded="finetune/head+tail-4k"
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 result = run_experiment(load_imdb(), CONFIGS[os.environ.get("FINETUNE_CONFIG", "head+tail-4k")])
 print(f"test accuracy {result['test_accuracy']:.4f} after {result['train_seconds'] / 60:.0f} min of training")
 
 # %% tags=["long"] recorded="model"
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 classifier, tokenizer = load_finetuned(OUTPUT / "classifier")
 print_predictions(SAMPLE_REVIEWS, predict_sentiment(classifier, tokenizer, SAMPLE_REVIEWS))

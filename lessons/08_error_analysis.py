@@ -110,6 +110,7 @@ def accuracy(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 analysis_started = time.perf_counter()
 imdb = load_imdb()
 if imdb.train.ratings is None:  # load_imdb("tfds"): TensorFlow Datasets keeps no star ratings
@@ -151,6 +152,7 @@ def confusion(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 counts = confusion(labels.validation, best.validation)
 (true_negatives, false_positives), (false_negatives, true_positives) = counts
 print(f"{best.name} on validation: {false_positives} negative reviews called positive, {false_negatives} positive "
@@ -176,6 +178,7 @@ def most_confident_mistakes(labels: np.ndarray, probabilities: np.ndarray, count
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 for index in most_confident_mistakes(labels.validation, best.validation, count=5):
     truth = "positive" if labels.validation[index] else "negative"
     print(f"\n{truth}, {validation_reviews.ratings[index]}/10 stars, p(positive) = {best.validation[index]:.3f}:\n"
@@ -205,6 +208,7 @@ def length_bands(texts: list[str], quantiles: tuple[float, ...] = (0.25, 0.5, 0.
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 by_length = accuracy_by_group(labels.validation, best.validation, length_bands(validation_reviews.texts))
 by_rating = accuracy_by_group(labels.validation, best.validation, validation_reviews.ratings)
 for name, table in (("length", by_length), ("star rating", by_rating)):
@@ -232,6 +236,7 @@ def disagreement(labels: np.ndarray, probabilities_a: np.ndarray, probabilities_
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 # Different evidence, different mistakes: the best classical run against the best of the others (on validation).
 classical = [run for run in runs if run.name.startswith("classical/")]
 neural = [run for run in runs if not run.name.startswith("classical/")]
@@ -326,6 +331,7 @@ def calibrate(run: Run, temperature: float) -> Run:
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 temperatures = {run.name: fit_temperature(run, labels) for run in runs}  # validation only
 calibrated = [calibrate(run, temperatures[run.name]) for run in runs]
 for run, scaled in zip(runs, calibrated):
@@ -362,6 +368,7 @@ def choose_threshold(run: Run, labels: Labels) -> float:
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 figure, axis = plt.subplots(figsize=(6, 5.5))
 for run in runs:
     threshold = choose_threshold(run, labels)
@@ -440,6 +447,7 @@ def combine(runs: list[Run], labels: Labels, method: str) -> tuple[Run, dict]:
 
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 for method in ("mean", "stack"):
     ensemble, fitted = combine(runs, labels, method)
     print(f"{method} of {len(runs)} runs: test accuracy {accuracy(labels.test, ensemble.test):.2%}, "
@@ -471,6 +479,7 @@ WITHIN_TWO_HOURS = ["classical/nbsvm", "classical/nbsvm-trigrams", "classical/tf
                     "lstm/quick", "small-bert/subset-4k", "finetune/tail-4k", "finetune/windows-full"]
 
 # %% tags=["long"]
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 within = load_runs(imdb, WITHIN_TWO_HOURS)
 minutes = sum(run.record["train_seconds"] for run in within) / 60
 for method in ("stack", "stack-nonnegative", "mean"):

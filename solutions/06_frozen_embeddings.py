@@ -134,7 +134,8 @@ def joblib_embedder(cache_dir: str | Path) -> MemorizedFunc:
 
 
 # %% tags=["long"]
-# Both caches on the same reviews (the autograder skips cells tagged long).
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
+# Both caches on the same reviews.
 small_encoder = load_encoder(sequence_length=64)
 reviews = ["A wonderful film.<br /><br />I would watch it again.", "Dull, far too long."]
 call = (small_encoder, small_encoder.name, small_encoder.preprocessor.sequence_length, reviews)
@@ -262,6 +263,7 @@ def run_experiment(imdb: Imdb, config: dict, output: Path = OUTPUT) -> dict:
 
 
 # %% tags=["long"] recorded="frozen/mean-128"
+# Long: `./course grade` skips this cell (tagged "long"); run it here to see the real run.
 result = run_experiment(load_imdb(), CONFIGS["mean-128"])
 print(f"test accuracy {result['test_accuracy']:.4f}; embedding took {result['embed_seconds'] / 60:.0f} min, "
       f"the head {result['head_seconds']:.0f} s; pictures in {OUTPUT}")

@@ -18,6 +18,8 @@ from shared.grading.lessons import lesson_files
 from shared.paths import ROOT
 from shared.ports import free_port
 
+LONG_NOTE = "# Long: `./course grade` skips this cell"
+
 SPLIT_SIZE = 12_500  # reviews of each label in each split: load_imdb() checks the official counts
 WORDS = {1: ["great", "wonderful", "moving", "superb", "charming", "funny"],
          0: ["dull", "boring", "awful", "wooden", "weak", "tedious"]}
@@ -95,6 +97,16 @@ def test_artifacts_are_the_repository_s_wherever_python_starts(tmp_path, course_
                            env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert Path(found) == (tmp_path / course_root if course_root else ROOT) / "artifacts"
 
+
+
+@pytest.mark.parametrize("path", lesson_files(ROOT / "lessons"), ids=lambda path: path.name)
+def test_every_long_cell_says_so_on_its_first_line(path):
+    """A cell's tags are hidden in JupyterLab: a learner learns that the grader skips a cell from its first line."""
+    import jupytext
+
+    long_cells = [cell for cell in jupytext.read(path).cells if "long" in cell.metadata.get("tags", [])]
+    silent = [cell.source.splitlines()[0] for cell in long_cells if not cell.source.startswith(LONG_NOTE)]
+    assert long_cells and not silent, f"long cells whose first line is not {LONG_NOTE!r}: {silent}"
 
 
 @pytest.mark.parametrize("path", lesson_files(ROOT / "lessons"), ids=lambda path: path.name)
