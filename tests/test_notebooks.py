@@ -1,9 +1,11 @@
 """The lessons as notebooks: ./course lab serves the .py files as notebooks through jupytext, and a lesson run as
 a notebook from lessons/ shows its figure below the cell and writes it to the repository's artifacts/."""
 
+import contextlib
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 
 from shared.grading.lessons import lesson_files
+from shared.lab.contents import LANGUAGE_INFO
 from shared.paths import ROOT
 from shared.ports import free_port
 
@@ -111,8 +114,9 @@ def test_every_long_cell_says_so_on_its_first_line(path):
 
 @pytest.mark.parametrize("path", lesson_files(ROOT / "lessons"), ids=lambda path: path.name)
 def test_saving_a_lesson_from_jupyterlab_changes_nothing(path):
-    """JupyterLab saves the kernel it ran (the course's, as its kernel.json names it) and jupytext its version:
-    the header already holds both, so a learner's diff shows their work alone."""
+    """JupyterLab saves the kernel it ran (the course's, as its kernel.json names it) and its language details,
+    and jupytext its version: the header already holds the first and the last, and jupytext leaves the language
+    out, so a learner's diff shows their work alone."""
     import jupytext
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -121,6 +125,7 @@ def test_saving_a_lesson_from_jupyterlab_changes_nothing(path):
     spec = KernelSpecManager().get_kernel_spec("python3")
     notebook.metadata["kernelspec"] = {"display_name": spec.display_name, "language": spec.language,
                                        "name": "python3"}
+    notebook.metadata["language_info"] = dict(LANGUAGE_INFO)  # the kernel's, which the lab gives (shared/lab)
     assert jupytext.writes(notebook, fmt="py:percent") == text
 
 
@@ -154,6 +159,7 @@ def test_course_lab_serves_the_lessons_as_notebooks(tmp_path):
         lesson = get_json(f"{base}/api/contents/lessons/01_data.py?type=notebook&content=1", token, server)
         settings = get_json(f"{base}/lab/api/settings/@jupyterlab/docmanager-extension:plugin", token, server)
         notices = get_json(f"{base}/lab/api/settings/@jupyterlab/apputils-extension:notification", token, server)
+        tab = lesson_tab_once_its_kernel_is_idle(f"{base}/lab/tree/lessons/01_data.py?token={token}")
     except (urllib.error.URLError, ConnectionError) as error:
         pytest.fail(f"./course lab did not serve the lesson ({error}):\n{(tmp_path / 'lab.log').read_text()[-3000:]}")
     finally:
@@ -170,3 +176,30 @@ def test_course_lab_serves_the_lessons_as_notebooks(tmp_path):
     assert viewers.get("python") == "Jupytext Notebook", f"a .py file opens with {viewers.get('python')}"
     defaults = {name: value["default"] for name, value in notices["schema"]["properties"].items()}
     assert (defaults["fetchNews"], defaults["checkForUpdates"]) == ("false", False), "Jupyter's news pop-up is on"
+    assert lesson["content"]["metadata"].get("language_info") == LANGUAGE_INFO, "the lesson opens without its language"
+    assert tab is None or "jp-mod-dirty" not in tab, f"the lesson's tab shows unsaved changes on opening: {tab}"
+
+
+def lesson_tab_once_its_kernel_is_idle(url: str) -> str | None:
+    """The classes of the lesson's tab in Chromium, once its kernel has started and is idle (None where there is
+    no Chromium, outside CI)."""
+    from playwright.sync_api import expect, sync_playwright
+    from test_demo_browser import CHROMIUM, CHROMIUM_FLAGS
+
+    if not CHROMIUM.is_file():
+        assert os.environ.get("CI") != "true", f"CI has no {CHROMIUM}: .ci/run installs Debian's chromium"
+        return None
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(120_000)
+            page.goto(url)
+            page.wait_for_function("() => document.querySelector('.jp-Notebook .jp-Cell') && [...document"
+                                   ".querySelectorAll('[data-status]')].some(e => e.dataset.status === 'idle')")
+            tab = page.locator(".lm-TabBar-tab.jp-mod-current").first
+            with contextlib.suppress(AssertionError):  # it may take a moment to settle; a dirty tab stays dirty
+                expect(tab).not_to_have_class(re.compile("jp-mod-dirty"), timeout=10_000)
+            return tab.get_attribute("class")
+        finally:
+            browser.close()
