@@ -2,11 +2,13 @@
 
 A check of tests/lessons is called with a stand-in lesson whose function makes one mistake: its feedback
 must name that mistake, and a near miss (another wrong answer, close to it) must fail without being told
-so. No model is trained and no data is read.
+so. No model is trained and no data is read. Here: the diagnoses of lessons 1, 2 and 8, whose answers are
+functions of plain data; the others' are held to their known-wrong solutions (tests/known_wrong).
 """
 
 import re
 import sys
+import warnings
 from collections import Counter
 from itertools import islice, product
 from pathlib import Path
@@ -14,13 +16,18 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from scipy.special import expit
+from sklearn.metrics import confusion_matrix
 
 sys.path.insert(0, str(Path(__file__).with_name("lessons")))  # the checks import their helpers as top-level modules
 
 import test_01_data as lesson_01  # noqa: E402
+import test_02_classical as lesson_02  # noqa: E402
+import test_08_error_analysis as lesson_08  # noqa: E402
 from checking import which_of  # noqa: E402
 
 from shared.data import Imdb  # noqa: E402
+from shared.lessons.error_analysis import EPS, Labels, Run  # noqa: E402
 
 
 def feedback(check, lesson, cases=((),)) -> str:
@@ -36,8 +43,8 @@ def feedback(check, lesson, cases=((),)) -> str:
 
 def cases_of(*checks) -> list[tuple]:
     """The argument tuples of checks parametrized with pytest.mark.parametrize."""
-    return [tuple(values) for check in checks for mark in check.pytestmark if mark.name == "parametrize"
-            for values in mark.args[1]]
+    return [tuple(values) if isinstance(values, (tuple, list)) else (values,)
+            for check in checks for mark in check.pytestmark if mark.name == "parametrize" for values in mark.args[1]]
 
 
 def versus(rows: list[tuple]) -> list[str]:
@@ -288,3 +295,209 @@ def test_split_vocabulary_diagnoses(diagnosis, vocabulary, near_miss):
     told, near = (lesson_01.split_vocabulary_mistake(lesson, lesson.build_vocabulary(**how), SPLIT)
                   for how in (vocabulary, near_miss))
     assert diagnosis in told and diagnosis not in near, (told, near)
+
+
+# --------------------------------------------------------------------------- lesson 2: answers as learners write them
+
+
+def ratio_of(binary=True, normalised=True, flipped=False, alpha_after_sums=False, fixed_alpha=None):
+    """An answer to exercise 2.2; the keywords name its mistake."""
+    def log_count_ratio(features, labels, alpha=1.0):
+        alpha = alpha if fixed_alpha is None else fixed_alpha
+        present = features > 0 if binary else features
+        positive, negative = (np.asarray(present[labels == label].sum(axis=0), float).ravel() for label in (1, 0))
+        positive, negative = (negative, positive) if flipped else (positive, negative)
+        p, q = positive + alpha, negative + alpha
+        if not normalised:
+            return np.log(p / q)
+        sums = (positive.sum(), negative.sum()) if alpha_after_sums else (p.sum(), q.sum())
+        return np.log((p / sums[0]) / (q / sums[1]))
+    return log_count_ratio
+
+
+def chooser_of(judged_on="validation", fitted_on="training", worst=False, last_of_ties=False, index=False):
+    """An answer to exercise 2.4."""
+    def choose_c(make_model, x_train, y_train, x_valid, y_valid, candidates):
+        data = {"training": (x_train, y_train), "validation": (x_valid, y_valid),
+                "training and validation": (np.vstack([x_train, x_valid]), np.r_[y_train, y_valid])}
+        scores = [make_model(c).fit(*data[fitted_on]).score(*data[judged_on]) for c in candidates]
+        if last_of_ties:
+            best = len(scores) - 1 - int(np.argmax(scores[::-1]))
+        else:
+            best = int(np.argmin(scores) if worst else np.argmax(scores))
+        return best if index else candidates[best]
+    return choose_c
+
+
+RATIO, CHOICE, FITS = (lesson_02.test_log_count_ratio_of_a_small_example,
+                       lesson_02.test_choose_c_takes_the_first_most_accurate_on_validation,
+                       lesson_02.test_choose_c_fits_every_candidate_on_the_training_split)
+
+LESSON_2_ROWS = [  # (check, diagnosis, the answer that makes that mistake, a near miss)
+    (RATIO, "counts, not presence", ratio_of(binary=False), ratio_of(normalised=False)),
+    (RATIO, "p and q were not divided by their sums", ratio_of(normalised=False), ratio_of(binary=False)),
+    (RATIO, "the sign is flipped", ratio_of(flipped=True), ratio_of(alpha_after_sums=True)),
+    (RATIO, "alpha was added after summing", ratio_of(alpha_after_sums=True), ratio_of(flipped=True)),
+    (RATIO, "alpha was ignored", ratio_of(fixed_alpha=1.0), ratio_of(flipped=True)),
+    (CHOICE, "chosen by training accuracy", chooser_of(judged_on="training"), chooser_of(worst=True)),
+    (CHOICE, "the least accurate candidate (argmin)", chooser_of(worst=True), chooser_of(judged_on="training")),
+    (CHOICE, "ties keep the first candidate", chooser_of(last_of_ties=True), chooser_of(index=True)),
+    (CHOICE, "the index of the best candidate", chooser_of(index=True), chooser_of(last_of_ties=True)),
+    (FITS, "the models were fitted on the validation data", chooser_of(fitted_on="validation"),
+     chooser_of(fitted_on="training and validation")),
+    (FITS, "fitted on the training and validation data together", chooser_of(fitted_on="training and validation"),
+     chooser_of(fitted_on="validation")),
+]
+
+
+
+# --------------------------------------------------------------------------- lesson 8: answers as learners write them
+
+
+def confusion_of(rows_predicted=False, at_least=False, fixed_half=False, labels=(0, 1)):
+    """An answer to exercise 8.1; the keywords name its mistake."""
+    def confusion(truth, probabilities, threshold=0.5):
+        cut = 0.5 if fixed_half else threshold
+        predicted = (probabilities >= cut if at_least else probabilities > cut).astype(int)
+        pair = (predicted, truth) if rows_predicted else (truth, predicted)
+        return confusion_matrix(*pair, labels=list(labels) if labels else None)
+    return confusion
+
+
+def mistakes_of(by_p=False, include_right=False, ascending=False, positions=False, at_least=False):
+    """An answer to exercise 8.2."""
+    def most_confident_mistakes(labels, probabilities, count=10):
+        predicted = probabilities >= 0.5 if at_least else probabilities > 0.5
+        rows = np.arange(len(labels)) if include_right else np.flatnonzero(predicted != labels)
+        key = probabilities[rows] if by_p else np.abs(probabilities[rows] - 0.5)
+        order = np.argsort(key if ascending else -key, kind="stable")
+        return (order if positions else rows[order])[:count].tolist()
+    return most_confident_mistakes
+
+
+def by_group_of(value="right", whole=False, at_least=False):
+    """An answer to exercise 8.3: ``value`` "right", "p" (the mean probability) or "wrong"."""
+    def accuracy_by_group(labels, probabilities, groups):
+        right = (probabilities >= 0.5 if at_least else probabilities > 0.5) == labels
+        values = {"right": right, "p": probabilities, "wrong": ~right}[value]
+        return {group.item(): float(values[np.full(len(groups), True) if whole else groups == group].mean())
+                for group in np.unique(groups)}
+    return accuracy_by_group
+
+
+def disagreement_of(swapped=False, xor=False, shares=False, agree=False, at_least=False):
+    """An answer to exercise 8.4."""
+    def disagreement(labels, a, b):
+        a, b = (b, a) if swapped else (a, b)
+        a_right, b_right = ((p >= 0.5 if at_least else p > 0.5) == labels for p in (a, b))
+        counts = [(a_right == b_right if agree else a_right & b_right).sum(),
+                  (a_right ^ b_right if xor else a_right & ~b_right).sum(),
+                  (a_right ^ b_right if xor else ~a_right & b_right).sum(), (~a_right & ~b_right).sum()]
+        return dict(zip(lesson_08.KEYS, [count / len(labels) if shares else int(count) for count in counts]))
+    return disagreement
+
+
+def ece_of(edges=1, weighted=True, top_label=False, signed=False, closed_right=False, last_alone=False,
+           empty_bins=False):
+    """An answer to exercise 8.5: ``edges`` is how many more edges than bins np.linspace gets."""
+    def expected_calibration_error(labels, probabilities, bins=10):
+        truth, p = np.asarray(labels, float), np.asarray(probabilities, float)
+        if top_label:
+            truth, p = ((p > 0.5) == truth).astype(float), np.maximum(p, 1 - p)
+        limits = np.linspace(0, 1, bins + edges)
+        which = np.digitize(p, limits[1:]) if last_alone else np.digitize(p, limits[1:-1], right=closed_right)
+        total = []
+        for number in range(len(limits)) if empty_bins else np.unique(which):
+            inside = which == number
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an empty bin
+                gap = truth[inside].mean() - p[inside].mean()
+            total.append((inside.mean(), gap if signed else abs(gap)))
+        return float(sum(w * g for w, g in total) if weighted else np.mean([g for _, g in total]))
+    return expected_calibration_error
+
+
+def scaling_of(multiply=False, clip="both"):
+    """An answer to exercise 8.6's scale_temperature: ``clip`` "both", "top" (1 - EPS only) or "none"."""
+    def scale_temperature(probabilities, temperature):
+        p = np.asarray(probabilities, float)
+        p = np.clip(p, EPS, 1 - EPS) if clip == "both" else np.minimum(p, 1 - EPS) if clip == "top" else p
+        with np.errstate(divide="ignore"):
+            z = np.log(p) - np.log1p(-p)
+        return expit(z * temperature if multiply else z / temperature)
+    return scale_temperature
+
+
+def threshold_of(on_test=False, at_least=False, position=False, accuracy=False, largest=False, grid=False):
+    """An answer to exercise 8.7."""
+    def choose_threshold(run, labels):
+        p, truth = (run.test, labels.test) if on_test else (run.validation, labels.validation)
+        candidates = np.round(np.arange(0.01, 1, 0.01), 2) if grid else np.unique(p)
+        scores = np.array([np.mean((p >= t if at_least else p > t) == truth) for t in candidates])
+        best = len(scores) - 1 - int(np.argmax(scores[::-1])) if largest else int(np.argmax(scores))
+        return best if position else float(scores[best]) if accuracy else float(candidates[best])
+    return choose_threshold
+
+
+CONFUSION, ONE_CLASS = lesson_08.test_confusion_matches_scikit_learn, lesson_08.test_confusion_of_one_class_only_is_two_by_two
+TEN_MISTAKES, HALF_MISTAKE = (lesson_08.test_most_confident_mistakes_of_ten_reviews,
+                              lesson_08.test_most_confident_mistakes_at_one_half)
+GROUPS, HALF_GROUP = lesson_08.test_accuracy_by_group_of_eight_reviews, lesson_08.test_accuracy_by_group_at_one_half
+AGREEMENT, HALF_AGREEMENT = (lesson_08.test_disagreement_of_two_models_on_ten_reviews,
+                             lesson_08.test_disagreement_at_one_half)
+ECE, ECE_EDGES = (lesson_08.test_expected_calibration_error_of_a_hand_computed_example,
+                  lesson_08.test_expected_calibration_error_on_the_bins_edges)
+SCALE, SCALE_ENDS = lesson_08.test_scale_temperature_divides_the_logit, lesson_08.test_scale_temperature_at_zero_and_one
+THRESHOLD, TIE = (lesson_08.test_choose_threshold_is_the_most_accurate_on_validation,
+                  lesson_08.test_choose_threshold_takes_the_smallest_on_a_tie)
+
+LESSON_8_ROWS = [  # (check, diagnosis, the answer that makes that mistake, a near miss), functions by name
+    (CONFUSION, "rows are the predictions", confusion_of(rows_predicted=True), confusion_of(at_least=True)),
+    (CONFUSION, "a review at exactly the threshold was called positive", confusion_of(at_least=True),
+     confusion_of(rows_predicted=True)),
+    (CONFUSION, "the threshold argument was ignored", confusion_of(fixed_half=True), confusion_of(at_least=True)),
+    (ONE_CLASS, "confusion_matrix keeps only the labels it sees", confusion_of(labels=None), confusion_of(labels=(1, 0))),
+    (TEN_MISTAKES, "ranked by the probability of positive", mistakes_of(by_p=True), mistakes_of(ascending=True)),
+    (TEN_MISTAKES, "right answers were included", mistakes_of(include_right=True), mistakes_of(by_p=True)),
+    (TEN_MISTAKES, "the least confident first", mistakes_of(ascending=True), mistakes_of(positions=True)),
+    (TEN_MISTAKES, "positions among the mistakes", mistakes_of(positions=True), mistakes_of(ascending=True)),
+    (HALF_MISTAKE, "p = 0.5 was predicted positive", mistakes_of(at_least=True), mistakes_of(ascending=True)),
+    (GROUPS, "the mean probability of positive", by_group_of(value="p"), by_group_of(value="wrong")),
+    (GROUPS, "every group got the accuracy of all the reviews", by_group_of(whole=True), by_group_of(value="p")),
+    (GROUPS, "the share predicted wrong", by_group_of(value="wrong"), by_group_of(whole=True)),
+    (HALF_GROUP, "p = 0.5 was predicted positive", by_group_of(at_least=True), by_group_of(value="wrong")),
+    (AGREEMENT, "a and b are swapped", disagreement_of(swapped=True), disagreement_of(xor=True)),
+    (AGREEMENT, "every disagreement was counted as a win", disagreement_of(xor=True), disagreement_of(swapped=True)),
+    (AGREEMENT, "shares, not counts", disagreement_of(shares=True), disagreement_of(swapped=True)),
+    (AGREEMENT, "agreeing is not being right", disagreement_of(agree=True), disagreement_of(xor=True)),
+    (HALF_AGREEMENT, "p = 0.5 was predicted positive", disagreement_of(at_least=True),
+     disagreement_of(shares=True)),
+    (ECE, "the bins' gaps were averaged without weights", ece_of(weighted=False), ece_of(signed=True)),
+    (ECE, "np.linspace(0, 1, bins) makes bins - 1 bins", ece_of(edges=0), ece_of(weighted=False)),
+    (ECE, "the confidence of the predicted class against its accuracy", ece_of(top_label=True), ece_of(signed=True)),
+    (ECE, "signed gaps cancel out", ece_of(signed=True), ece_of(weighted=False)),
+    (ECE_EDGES, "bins closed on the right", ece_of(closed_right=True), ece_of(last_alone=True)),
+    (ECE_EDGES, "p = 1 fell in a bin of its own", ece_of(last_alone=True), ece_of(closed_right=True)),
+    (ECE_EDGES, "an empty bin made the ECE nan", ece_of(empty_bins=True), ece_of(closed_right=True)),
+    (SCALE, "the logit was multiplied by T", scaling_of(multiply=True), scaling_of(clip="none")),
+    (SCALE, "p = 1 stayed 1", scaling_of(clip="none"), scaling_of(multiply=True)),
+    (SCALE_ENDS, "p = 0 stayed 0", scaling_of(clip="top"), scaling_of(multiply=True)),
+    (SCALE_ENDS, "p = 0 and p = 1 stayed 0 and 1", scaling_of(clip="none"), scaling_of(clip="top")),
+    (THRESHOLD, "chosen on the test reviews", threshold_of(on_test=True), threshold_of(at_least=True)),
+    (THRESHOLD, "the rule was p >= t", threshold_of(at_least=True), threshold_of(on_test=True)),
+    (THRESHOLD, "the position of the best candidate", threshold_of(position=True), threshold_of(accuracy=True)),
+    (THRESHOLD, "the best accuracy, not the threshold", threshold_of(accuracy=True), threshold_of(position=True)),
+    (TIE, "the largest of the tied thresholds", threshold_of(largest=True), threshold_of(at_least=True)),
+    (TIE, "not one of the validation probabilities", threshold_of(grid=True), threshold_of(largest=True)),
+]
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found")  # the answer that leaves out labels=[0, 1]
+@pytest.mark.parametrize("check, diagnosis, answer, near_miss", LESSON_2_ROWS + LESSON_8_ROWS,
+                         ids=[f"{row[0].__name__.removeprefix('test_')}: {row[1]}"
+                              for row in LESSON_2_ROWS + LESSON_8_ROWS])
+def test_diagnoses_of_lessons_2_and_8(check, diagnosis, answer, near_miss):
+    """A stand-in lesson holds the answer's function (and lesson 8's Run and Labels)."""
+    told, near = (feedback(check, SimpleNamespace(Run=Run, Labels=Labels, **{function.__name__: function}),
+                           cases_of(check) or [()]) for function in (answer, near_miss))
+    assert_told_apart(told, near, diagnosis)

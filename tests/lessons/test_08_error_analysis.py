@@ -342,7 +342,7 @@ ECE_PROBABILITIES = np.array([0.05, 0.15, 0.3, 0.35, 0.55, 0.62, 0.68, 0.85, 0.9
 def ece(bins: int, *, edges: int | None = None, weighted=True, top_label=False, absolute=True) -> float:
     """The ECE of the example, or, through the keywords, a known mistake: ``edges`` points in
     np.linspace(0, 1, edges), the unweighted mean of the bins' gaps, the gaps of the predicted class's
-    confidence (Guo et al.), or signed gaps."""
+    confidence (Guo et al.), or signed gaps (whose sum may be negative)."""
     labels, values = ECE_LABELS, ECE_PROBABILITIES
     if top_label:
         labels, values = (values > 0.5) == labels, np.maximum(values, 1 - values)
@@ -353,8 +353,7 @@ def ece(bins: int, *, edges: int | None = None, weighted=True, top_label=False, 
         gaps.append(labels[in_bin].mean() - values[in_bin].mean())
         weights.append(in_bin.mean())
     gaps = np.abs(gaps) if absolute else np.asarray(gaps)
-    total = float(np.sum(np.asarray(weights) * gaps)) if weighted else float(np.mean(gaps))
-    return abs(total)
+    return float(np.sum(np.asarray(weights) * gaps)) if weighted else float(np.mean(gaps))
 
 
 @pytest.mark.exercise("8.5", points=2)
@@ -368,7 +367,8 @@ def test_expected_calibration_error_of_a_hand_computed_example(lesson, bins, exp
         ("np.linspace(0, 1, bins) makes bins - 1 bins: bins need bins + 1 edges", ece(bins, edges=bins)),
         ("the confidence of the predicted class against its accuracy: this ECE compares p(positive) with the "
          "fraction positive, as the reliability diagram does", ece(bins, top_label=True)),
-        ("signed gaps cancel out: take |fraction positive - mean p| in each bin", ece(bins, absolute=False))],
+        *[("signed gaps cancel out: take |fraction positive - mean p| in each bin", value)
+          for value in (ece(bins, absolute=False), abs(ece(bins, absolute=False)))]],
         atol=1e-6)
     assert abs(found - expected) < 1e-6, (
         f"expected ECE {expected} with {bins} bins on the ten-review example (worked out in "
