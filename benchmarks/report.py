@@ -104,6 +104,20 @@ def render_cold_start(cold_start: list[dict]) -> str:
             f"|---|---|---|---|\n{rows}{note}")
 
 
+def render_grade_time(grade_time: list[dict]) -> str:
+    """The newest time to grade each lesson on its reference solution, beside the first record's."""
+    if not grade_time:
+        return "No measurement yet: `python -m benchmarks.grade_time`."
+    first, newest = grade_time[0], grade_time[-1]
+    rows = "\n".join(f"| {lesson} | {first['seconds'][lesson]:.1f} s | {seconds:.1f} s |" if lesson in first["seconds"]
+                     else f"| {lesson} | not measured | {seconds:.1f} s |" for lesson, seconds in newest["seconds"].items())
+    note = f"\n\n{newest['note']}" if newest.get("note") else ""
+    return (f"`./course grade --lesson N --target solutions`, every check run: {newest['hardware']}, "
+            f"{newest['date'][:10]} (commit {newest.get('commit', 'not recorded')}), `{newest['command']}`; the first "
+            f"record, of {first['date'][:10]} (commit {first.get('commit', 'not recorded')}), beside it:\n\n"
+            f"| lesson | first record | now |\n|---|---|---|\n{rows}{note}")
+
+
 def render_suite_time(suite_time: list[dict]) -> str:
     """The newest timing of `.ci/run` in a fresh clone: each pytest run, and the whole."""
     if not suite_time:
@@ -159,7 +173,7 @@ def render_mutation(runs: list[dict]) -> str:
 
 def render_markdown(records: list[dict], step_times: list[dict] = (), throughput: list[dict] = (),
                     distributed: list[dict] = (), mutation: list[dict] = (), cold_start: list[dict] = (),
-                    suite_time: list[dict] = ()) -> str:
+                    suite_time: list[dict] = (), grade_time: list[dict] = ()) -> str:
     runs = latest_runs(records)
     machines = sorted({r["hardware"] for r in runs})
     stacks = sorted({", ".join(f"{k} {v}" for k, v in r["versions"].items()) for r in runs})
@@ -201,6 +215,10 @@ Versions: {"; ".join(stacks) or "none yet"}.
 ## A student's first commands, started cold
 
 {render_cold_start(list(cold_start))}
+
+## Grading a lesson
+
+{render_grade_time(list(grade_time))}
 
 ## The course's own tests, as CI runs them
 
@@ -250,7 +268,8 @@ def render_all(results: Path = RESULTS, output: Path = HERE) -> None:
     records = read_records(results)
     extras = [read_records(path) for path in (results.parent / "step_times.json", results.parent / "throughput.json",
                            results.parent / "distributed.json", results.parent / "mutation.json",
-                           results.parent / "cold_start.json", results.parent / "suite_time.json")]
+                           results.parent / "cold_start.json", results.parent / "suite_time.json",
+                           results.parent / "grade_time.json")]
     (output / "RESULTS.md").write_text(render_markdown(records, *extras))
     plot_time_to_accuracy(records, output / "time_to_accuracy.png")
 

@@ -35,12 +35,12 @@ def append_record(record: dict, path: Path = RESULTS) -> None:
                                indent=1) + "\n")
 
 
-def source_commit() -> str | None:
-    """The course's commit (short), with "+changes" if tracked files differ from it (the records and saved
-    predictions aside: a run writes them); None outside a git checkout."""
+def source_commit(checkout: Path | None = None) -> str | None:
+    """The commit (short) of the course, or of another clone of it, with "+changes" if tracked files differ from
+    it (the records and saved predictions aside: a run writes them); None outside a git checkout."""
     def git(*arguments: str) -> str:
-        return subprocess.run(["git", "-C", str(ROOT), *arguments], capture_output=True, text=True, check=True,
-                              timeout=30).stdout.strip()
+        return subprocess.run(["git", "-C", str(checkout or ROOT), *arguments], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.strip()
     try:
         head = git("rev-parse", "--short=12", "HEAD")
         changed = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)benchmarks/*.json",

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from benchmarks import cold_start, report, run, suite_time
+from benchmarks import cold_start, grade_time, report, run, setup_time, suite_time
 from shared.paths import ROOT
 from shared.records import BENCHMARKS, read_records
 
@@ -128,6 +128,46 @@ def test_cold_start_refuses_no_repeats_in_one_line(capsys):
     with pytest.raises(SystemExit):
         cold_start.main(["--repeats", "0"])
     assert capsys.readouterr().err.strip().endswith("error: --repeats must be 1 or more, not 0")
+
+
+def test_markdown_shows_each_lessons_newest_grade_time_beside_the_first_record():
+    first = {"seconds": {"00_setup": 12.0}, "hardware": "2 CPU cores", "command": "python -m benchmarks.grade_time",
+             "date": "2025-12-31T00:00:00+00:00", "commit": "abc"}
+    newest = {**first, "seconds": {"00_setup": 13.5, "07_distributed": 40.0}, "date": "2026-01-02T03:04:05+00:00",
+              "commit": "def", "note": "alone"}
+    page = report.render_markdown([], grade_time=[first, newest])
+    assert "| 00_setup | 12.0 s | 13.5 s |" in page and "| 07_distributed | not measured | 40.0 s |" in page
+    assert "2026-01-02 (commit def)" in page and "of 2025-12-31 (commit abc)" in page and "\n\nalone" in page
+    assert "No measurement yet: `python -m benchmarks.grade_time`" in report.render_markdown([])
+
+
+def test_grade_time_refuses_a_lesson_the_course_has_not_in_one_line(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        grade_time.main(["--lessons", "0", "42"])
+    assert capsys.readouterr().err.strip().endswith("error: no lesson 42 in " + str(ROOT / "solutions"))
+    with pytest.raises(SystemExit):
+        grade_time.main(["--checkout", str(tmp_path)])
+    assert capsys.readouterr().err.strip().endswith(f"error: {tmp_path} holds no ./course: give a clone of the course")
+
+
+def test_setup_time_refuses_a_checkout_that_is_no_fresh_clone_in_one_line(capsys, tmp_path):
+    with pytest.raises(SystemExit):
+        setup_time.main(["--checkout", str(tmp_path)])
+    assert capsys.readouterr().err.strip().endswith(f"error: {tmp_path} holds no ./course: give a clone of the course")
+    (tmp_path / "course").write_text("#!/bin/sh\n")
+    (tmp_path / ".venv").mkdir()
+    with pytest.raises(SystemExit):
+        setup_time.main(["--checkout", str(tmp_path)])
+    assert capsys.readouterr().err.strip().endswith(f"error: {tmp_path / '.venv'} exists already: give a fresh clone")
+
+
+def test_setup_time_counts_the_environments_files_once(tmp_path):
+    folder = tmp_path
+    (folder / "a").write_bytes(b"x" * 1000)
+    (folder / "sub").mkdir()
+    (folder / "sub" / "b").write_bytes(b"x" * 500)
+    (folder / "link").symlink_to(folder / "a")
+    assert setup_time.size_in_gigabytes(folder) == 1500 / 1e9
 
 
 def stand_in_checkout(folder, output: str, status: int):
