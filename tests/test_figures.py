@@ -197,6 +197,12 @@ def newest_run(run: str) -> dict:
     return newest_runs()[run]
 
 
+def fastest(track: str, config: str) -> float:
+    """The shortest training, in seconds, of any run of ``track``/``config`` validated by movie."""
+    return min(record["train_seconds"] for record in read_records()
+               if (record["track"], record["config"], record["validation"]) == (track, config, "by movie"))
+
+
 def throughput(run: str) -> dict:
     """The newest throughput measurement of the model ``run`` trained."""
     return [record for record in read_records(ROOT / "benchmarks" / "throughput.json") if f"({run})" in record["model"]][-1]
@@ -241,6 +247,24 @@ QUOTED_ELSEWHERE = [
      lambda: float(".".join(newest("setup_time")["python"].split(".")[:2]))),
     ("README.md", r"the environment takes ([\d.]+) GB", "setup_time, the environment's size",
      lambda: newest("setup_time")["venv_gigabytes"]),
+    ("solutions/00_setup.py", r"the script runs in (\d+) seconds as a notebook", "site_build, lesson 0",
+     lambda: newest("site_build")["lessons_run"]["00_setup"]),
+    ("solutions/01_data.py", r"the script runs in (\d+) seconds as a notebook", "site_build, lesson 1",
+     lambda: newest("site_build")["lessons_run"]["01_data"]),
+    ("solutions/07_distributed.py", r"the graded checks take ([\d.]+) s on two CPU cores", "grade_time, lesson 7",
+     lambda: newest("grade_time")["seconds"]["07_distributed"]),
+    ("solutions/02_classical.py", r"the one on characters in ([\d.]+)\s+# minutes", "classical/nbsvm-chars minutes",
+     lambda: newest_run("classical/nbsvm-chars")["train_seconds"] / 60),
+    ("solutions/03_lstm.py", r"\(its newest run; ([\d.]+) on a faster day\)", "lstm/quick, its fastest run",
+     lambda: fastest("lstm", "quick") / 60),
+    ("README.md", r"the same configuration trained in ([\d.]+) min on an earlier one", "lstm/quick, its fastest run",
+     lambda: fastest("lstm", "quick") / 60),
+    ("solutions/03_lstm.py", r"full model takes ([\d.]+) s per training step", "step_times, FastLSTM",
+     lambda: newest("step_times")["seconds_per_step"]["Keras model, FastLSTM (course default)"]),
+    ("solutions/05_finetune.py", r"takes about ([\d.]+) s on two CPU cores \(`head\+tail-full`: 1,408 steps",
+     "finetune/head+tail-full, seconds a step", lambda: newest_run("finetune/head+tail-full")["train_seconds"] / 1408),
+    ("solutions/05_finetune.py", r"1,408 steps in\s+# ([\d.]+) min\)", "finetune/head+tail-full minutes",
+     lambda: newest_run("finetune/head+tail-full")["train_seconds"] / 60),
     ("README.md", r"peaked at ([\d.]+) GB \(4,000 reviews\)", "small-bert/subset-4k memory",
      lambda: newest_run("small-bert/subset-4k by movie")["peak_memory_mb"] / 1000),
     ("README.md", r"and ([\d.]+) GB \(all of them\)", "small-bert/full-1-epoch memory",
