@@ -265,6 +265,13 @@ QUOTED_ELSEWHERE = [
      "finetune/head+tail-full, seconds a step", lambda: newest_run("finetune/head+tail-full")["train_seconds"] / 1408),
     ("solutions/05_finetune.py", r"1,408 steps in\s+# ([\d.]+) min\)", "finetune/head+tail-full minutes",
      lambda: newest_run("finetune/head+tail-full")["train_seconds"] / 60),
+    ("README.md", r"\(([\d.]+) min of it embedding the 25,000", "frozen/mean-128, embedding minutes",
+     lambda: newest_run("frozen/mean-128")["embed_seconds"] / 60),
+    ("README.md", r"\(([\d.]+) min when drawn by review, alone\)", "finetune/head-4k by review minutes",
+     lambda: newest_run("finetune/head-4k by review")["train_seconds"] / 60),
+    ("README.md", r"had stacked to 93.69% in ([\d.]+) minutes", "the stack that reached 93.69%, minutes",
+     lambda: next(r for r in read_records() if r["config"] == "stack" and round(100 * r["test_accuracy"], 2) == 93.69)[
+         "train_seconds"] / 60),
     ("README.md", r"peaked at ([\d.]+) GB \(4,000 reviews\)", "small-bert/subset-4k memory",
      lambda: newest_run("small-bert/subset-4k by movie")["peak_memory_mb"] / 1000),
     ("README.md", r"and ([\d.]+) GB \(all of them\)", "small-bert/full-1-epoch memory",
