@@ -179,6 +179,22 @@ def difference(answer: dict, expected: dict) -> str:
     return f"left weights {away:.2e} away from the reference's" if away > 1e-5 else ""
 
 
+def check_side_by_side(lesson, graded: str, side_by_side_of, cases: list[dict], described) -> None:
+    """Run ``side_by_side_of(lesson, rank, case)`` for every case in each of WORLD ranks (the other exercises'
+    functions the reference's); fail with the smallest case on which a rank's answer differs from the reference's,
+    ``described(case)`` saying what was expected of ``graded``."""
+    def task(rank: int) -> list[tuple[dict, dict]]:
+        with_references(lesson, graded=graded)
+        return [side_by_side_of(lesson, rank, case) for case in cases]
+
+    failure = first_drawn_failure(run_ranks(task, world_size=WORLD), cases)
+    if failure:
+        case, rank, problem = failure
+        raise AssertionError(
+            f"expected {graded} to {described(case)}, on {WORLD} ranks: rank {rank} {problem} — the smallest of the "
+            f"{DRAWN_CASES} cases drawn with GRADE_SEED={GRADE_SEED} where your answer differs from the reference")
+
+
 def first_drawn_failure(found: list[list[tuple[dict, dict]]], cases: list[dict]) -> tuple[dict, int, str] | None:
     """(case, rank, what differs) of the smallest case on which any rank's answer differs from the reference's."""
     for index, case in enumerate(cases):
@@ -534,20 +550,10 @@ def step_side_by_side(lesson, rank: int, case: dict) -> tuple[dict, dict]:
 
 @pytest.mark.exercise("7.3", points=1)
 def test_steps_on_drawn_batches_ranks_and_clip_norms(lesson):
-    cases = drawn_cases(drawn_step, lambda case: case["batch"] * case["length"] * case["steps"])
-
-    def task(rank: int) -> list[tuple[dict, dict]]:
-        with_references(lesson, graded="train_step")
-        return [step_side_by_side(lesson, rank, case) for case in cases]
-
-    failure = first_drawn_failure(run_ranks(task, world_size=WORLD), cases)
-    if failure:
-        case, rank, problem = failure
-        raise AssertionError(
-            f"expected train_step to step like the reference on {case['steps']} drawn batch(es) of {case['batch']} "
-            f"review(s) of {case['length']} ids per rank, {WORLD} ranks, SGD at {case['learning_rate']}, "
-            f"clip_norm={case['clip_norm']}: rank {rank} {problem} — the smallest of the {DRAWN_CASES} cases drawn "
-            f"with GRADE_SEED={GRADE_SEED} where your answer differs from the reference")
+    check_side_by_side(lesson, "train_step", step_side_by_side, drawn_cases(
+        drawn_step, lambda case: case["batch"] * case["length"] * case["steps"]), lambda case: (
+        f"step like the reference on {case['steps']} drawn batch(es) of {case['batch']} review(s) of "
+        f"{case['length']} ids per rank, SGD at {case['learning_rate']}, clip_norm={case['clip_norm']}"))
 
 
 # --------------------------------------------------------------------------- 7.4 train_data_parallel
@@ -673,18 +679,8 @@ def loop_side_by_side(lesson, rank: int, case: dict) -> tuple[dict, dict]:
 
 @pytest.mark.exercise("7.4", points=1)
 def test_the_loop_on_drawn_data_batch_sizes_epochs_and_ranks(lesson):
-    cases = drawn_cases(drawn_loop, lambda case: case["reviews"] * case["epochs"])
-
-    def task(rank: int) -> list[tuple[dict, dict]]:
-        with_references(lesson, graded="train_data_parallel")
-        return [loop_side_by_side(lesson, rank, case) for case in cases]
-
-    failure = first_drawn_failure(run_ranks(task, world_size=WORLD), cases)
-    if failure:
-        case, rank, problem = failure
-        raise AssertionError(
-            f"expected train_data_parallel to train like the reference on {case['reviews']} drawn reviews "
-            f"({case['labels']} labels) on {WORLD} ranks, batch_size={case['batch_size']}, epochs={case['epochs']}, "
-            f"seed={case['seed']}, SGD at {case['learning_rate']}, clip_norm={case['clip_norm']}: rank {rank} "
-            f"{problem} — the smallest of the {DRAWN_CASES} cases drawn with GRADE_SEED={GRADE_SEED} where your "
-            f"answer differs from the reference")
+    check_side_by_side(lesson, "train_data_parallel", loop_side_by_side, drawn_cases(
+        drawn_loop, lambda case: case["reviews"] * case["epochs"]), lambda case: (
+        f"train like the reference on {case['reviews']} drawn reviews ({case['labels']} labels), "
+        f"batch_size={case['batch_size']}, epochs={case['epochs']}, seed={case['seed']}, SGD at "
+        f"{case['learning_rate']}, clip_norm={case['clip_norm']}"))
