@@ -1,4 +1,5 @@
-"""`./course setup --cpu` installs the pinned PyTorch from PyTorch's CPU index, and only once.
+"""`./course setup --cpu` installs the pinned PyTorch from PyTorch's CPU index, and only once; `--gpu` puts the
+default build back over a CPU build installed before.
 
 PyTorch's own index is not reachable from the machines that test the course, so the tests serve a package
 index of the same shape on 127.0.0.1, holding a stand-in `torch-<pin>+cpu` wheel, and point the command at it
@@ -30,16 +31,16 @@ def record_line(name: str, content: bytes) -> str:
     return f"{name},sha256={digest},{len(content)}"
 
 
-def stand_in_wheel(folder: Path) -> Path:
-    """A wheel named and versioned as PyTorch's CPU build, holding only ``torch.__version__``."""
-    info = f"torch-{CPU_VERSION}.dist-info"
+def stand_in_wheel(folder: Path, version: str = CPU_VERSION) -> Path:
+    """A wheel named and versioned as a PyTorch build (the CPU one unless told), holding only ``torch.__version__``."""
+    info = f"torch-{version}.dist-info"
     files = {
-        "torch/__init__.py": f'__version__ = "{CPU_VERSION}"\n'.encode(),
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: torch\nVersion: {CPU_VERSION}\n".encode(),
+        "torch/__init__.py": f'__version__ = "{version}"\n'.encode(),
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: torch\nVersion: {version}\n".encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = "\n".join([record_line(name, content) for name, content in files.items()] + [f"{info}/RECORD,,", ""])
-    path = folder / f"torch-{CPU_VERSION}-py3-none-any.whl"
+    path = folder / f"torch-{version}-py3-none-any.whl"
     with zipfile.ZipFile(path, "w") as wheel:
         for name, content in files.items():
             wheel.writestr(name, content)
@@ -49,10 +50,19 @@ def stand_in_wheel(folder: Path) -> Path:
 
 @pytest.fixture
 def cpu_index(tmp_path: Path):
-    """A PEP 503 index on 127.0.0.1 with the stand-in wheel; yields (its URL, the paths asked for)."""
-    root = tmp_path / "index"
+    """A PEP 503 index on 127.0.0.1 with the stand-in CPU wheel; yields (its URL, the paths asked for)."""
+    yield from serving_index(tmp_path / "index", CPU_VERSION)
+
+
+@pytest.fixture
+def default_index(tmp_path: Path):
+    """The package index's stand-in: the pin's default build; yields (its URL, the paths asked for)."""
+    yield from serving_index(tmp_path / "default-index", PIN.split("==")[1])
+
+
+def serving_index(root: Path, version: str):
     (root / "simple" / "torch").mkdir(parents=True)
-    wheel = stand_in_wheel(root)
+    wheel = stand_in_wheel(root, version)
     (root / "simple" / "torch" / "index.html").write_text(
         f'<a href="../../{wheel.name.replace("+", "%2B")}">{wheel.name}</a>\n')
     asked: list[str] = []
@@ -79,9 +89,11 @@ def set_up_venv(tmp_path: Path) -> Path:
     return venv
 
 
-def setup_cpu(venv: Path, index: str, *options: str, driver: Path = Path("/no/nvidia/driver")) -> subprocess.CompletedProcess:
+def setup_cpu(venv: Path, index: str, *options: str, driver: Path = Path("/no/nvidia/driver"),
+              package_index: str = "http://127.0.0.1:9/simple") -> subprocess.CompletedProcess:
     # without the machine's pip settings, which may add indexes or folders of wheels (a real PyTorch among them)
     environment = {name: value for name, value in os.environ.items() if not name.startswith("PIP_")} | {
+        "PIP_INDEX_URL": package_index,
         "COURSE_VENV": str(venv), "TORCH_CPU_INDEX": index, "PIP_CONFIG_FILE": os.devnull, "PIP_NO_CACHE_DIR": "1",
         "PIP_RETRIES": "0", "no_proxy": "127.0.0.1", "COURSE_NVIDIA_PROBE": str(driver),
         "PATH": ":".join(folder for folder in os.environ["PATH"].split(":")
@@ -146,6 +158,20 @@ def test_setup_keeps_the_default_build_with_a_driver_or_gpu(set_up_venv, cpu_ind
     done = setup_cpu(set_up_venv, index, *options, driver=driver if options == [""] else Path("/no/driver"))
     assert done.returncode == 0, done.stderr
     assert "PyTorch: the default build, with CUDA" in done.stderr and asked == []
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(sys.platform != "linux", reason="the choice is Linux's: macOS's default build is the CPU one")
+def test_setup_gpu_replaces_a_cpu_build_installed_before_and_only_that(set_up_venv, cpu_index, default_index):
+    assert setup_cpu(set_up_venv, cpu_index[0]).returncode == 0 and installed_torch(set_up_venv) == CPU_VERSION
+    index, asked = default_index
+    done = setup_cpu(set_up_venv, cpu_index[0], "--gpu", package_index=index)
+    assert done.returncode == 0, done.stderr
+    assert installed_torch(set_up_venv) == PIN.split("==")[1] and "/simple/torch/" in asked
+    assert "replacing the CPU build installed before with the default build" in done.stderr
+    asked.clear()
+    again = setup_cpu(set_up_venv, cpu_index[0], "--gpu", package_index=index)
+    assert again.returncode == 0 and asked == [] and "replacing" not in again.stderr  # the default build is there
 
 
 def test_setup_refuses_an_unknown_option(set_up_venv):
