@@ -294,7 +294,7 @@ def predict_sentiment(classifier: keras.Model, tokenizer: keras_hub.models.BertT
 #
 # Measured (`python -m benchmarks.run --track finetune --config windows-full`): the same training as
 # `head+tail-full` (the same validation accuracy after each epoch), read whole: 92.44% on the test reviews
-# instead of 90.84%, past NB-SVM's 91.28%, at about 3.2 windows a review, so 16.2 reviews/s instead of 56.7.
+# instead of 90.84%, past NB-SVM's 91.28%, at several windows a review, so 16.2 reviews/s instead of 56.7.
 # Lesson 8 stacks it with NB-SVM: 93.18%.
 
 # %% tags=["save"]
