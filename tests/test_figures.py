@@ -144,6 +144,14 @@ QUOTED = [
      "finetune/head+tail-full", "minutes"),
     ("solutions/07_distributed.py", r"Fine-tuning MiniLM on the whole training split took ([\d.]+) minutes",
      "finetune/head+tail-full", "minutes"),
+    ("solutions/02_classical.py", r"the one on characters in ([\d.]+)\s+# minutes", "classical/nbsvm-chars",
+     "minutes"),
+    ("solutions/05_finetune.py", r"1,408 steps in\s+# ([\d.]+) min\)", "finetune/head+tail-full", "minutes"),
+    ("README.md", r"\(([\d.]+) min when drawn by review, alone\)", "finetune/head-4k by review", "minutes"),
+    ("README.md", r"peaked at ([\d.]+) GB \(4,000 reviews\)", "small-bert/subset-4k by movie", "GB"),
+    ("README.md", r"and ([\d.]+) GB \(all of them\)", "small-bert/full-1-epoch by movie", "GB"),
+    ("README.md", r"of memory\s+instead of ([\d.]+) and", "small-bert/subset-4k by review", "GB"),
+    ("README.md", r"of memory\s+instead of [\d.]+ and ([\d.]+) GB", "small-bert/full-1-epoch by review", "GB"),
     ("solutions/08_error_analysis.py", r"the stack of the \w+ runs below, trained in ([\d.]+) minutes",
      "ensemble/stack", "minutes"),
     ("solutions/08_error_analysis.py", r"reaches ([\d.]+)% on the test reviews, the same stack", "ensemble/stack",
@@ -174,6 +182,7 @@ MEASURES = {
     "minutes": lambda record: record["train_seconds"] / 60,
     "reviews/s": lambda record: record["infer_reviews_per_s"],
     "percent": lambda record: 100 * record["test_accuracy"],
+    "GB": lambda record: record["peak_memory_mb"] / 1000,  # of memory at the run's peak
 }
 
 
@@ -253,8 +262,6 @@ QUOTED_ELSEWHERE = [
      lambda: newest("site_build")["lessons_run"]["01_data"]),
     ("solutions/07_distributed.py", r"the graded checks take ([\d.]+) s on two CPU cores", "grade_time, lesson 7",
      lambda: newest("grade_time")["seconds"]["07_distributed"]),
-    ("solutions/02_classical.py", r"the one on characters in ([\d.]+)\s+# minutes", "classical/nbsvm-chars minutes",
-     lambda: newest_run("classical/nbsvm-chars")["train_seconds"] / 60),
     ("solutions/03_lstm.py", r"\(its newest run; ([\d.]+) on a faster day\)", "lstm/quick, its fastest run",
      lambda: fastest("lstm", "quick") / 60),
     ("README.md", r"the same configuration trained in ([\d.]+) min on an earlier one", "lstm/quick, its fastest run",
@@ -263,23 +270,11 @@ QUOTED_ELSEWHERE = [
      lambda: newest("step_times")["seconds_per_step"]["Keras model, FastLSTM (course default)"]),
     ("solutions/05_finetune.py", r"takes about ([\d.]+) s on two CPU cores \(`head\+tail-full`: 1,408 steps",
      "finetune/head+tail-full, seconds a step", lambda: newest_run("finetune/head+tail-full")["train_seconds"] / 1408),
-    ("solutions/05_finetune.py", r"1,408 steps in\s+# ([\d.]+) min\)", "finetune/head+tail-full minutes",
-     lambda: newest_run("finetune/head+tail-full")["train_seconds"] / 60),
     ("README.md", r"\(([\d.]+) min of it embedding the 25,000", "frozen/mean-128, embedding minutes",
      lambda: newest_run("frozen/mean-128")["embed_seconds"] / 60),
-    ("README.md", r"\(([\d.]+) min when drawn by review, alone\)", "finetune/head-4k by review minutes",
-     lambda: newest_run("finetune/head-4k by review")["train_seconds"] / 60),
     ("README.md", r"had stacked to 93.69% in ([\d.]+) minutes", "the stack that reached 93.69%, minutes",
      lambda: next(r for r in read_records() if r["config"] == "stack" and round(100 * r["test_accuracy"], 2) == 93.69)[
          "train_seconds"] / 60),
-    ("README.md", r"peaked at ([\d.]+) GB \(4,000 reviews\)", "small-bert/subset-4k memory",
-     lambda: newest_run("small-bert/subset-4k by movie")["peak_memory_mb"] / 1000),
-    ("README.md", r"and ([\d.]+) GB \(all of them\)", "small-bert/full-1-epoch memory",
-     lambda: newest_run("small-bert/full-1-epoch by movie")["peak_memory_mb"] / 1000),
-    ("README.md", r"of memory\s+instead of ([\d.]+) and", "small-bert/subset-4k memory before",
-     lambda: newest_run("small-bert/subset-4k by review")["peak_memory_mb"] / 1000),
-    ("README.md", r"of memory\s+instead of [\d.]+ and ([\d.]+) GB", "small-bert/full-1-epoch memory before",
-     lambda: newest_run("small-bert/full-1-epoch by review")["peak_memory_mb"] / 1000),
 ]
 
 
