@@ -47,8 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = grade_seconds(args.checkout.resolve(), args.lessons)
     except (ValueError, RuntimeError) as error:
         parser.error(str(error))
-    commit = source_commit(args.checkout)
-    record = {"seconds": seconds, "hardware": hardware(), "note": args.note, **({"commit": commit} if commit else {}),
+    record = {"seconds": seconds, "hardware": hardware(), "note": args.note, "commit": source_commit(args.checkout),
               "command": "python -m benchmarks.grade_time",
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     append_record(record, GRADE_TIME)

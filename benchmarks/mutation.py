@@ -169,7 +169,7 @@ class Mutant:
     exercise: str
     name: str  # "EXERCISE: kind: old -> new"
     source: str  # the whole solution file, mutated
-    where: str = ""  # "line N:COLUMN", to find it
+    where: str  # "line N:COLUMN", to find it
 
 
 def regions(text: str) -> list[tuple[int, int, str]]:

@@ -62,9 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         measured = timed_setup(args.checkout.resolve(), args.python)
     except (ValueError, RuntimeError) as error:
         parser.error(str(error))
-    commit = source_commit(args.checkout)
     record = {**measured, "pip_find_links": bool(os.environ.get("PIP_FIND_LINKS")), "hardware": hardware(),
-              "note": args.note, **({"commit": commit} if commit else {}),
+              "note": args.note, "commit": source_commit(args.checkout),
               "command": "python -m benchmarks.setup_time --checkout <a fresh clone>",
               "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     append_record(record, SETUP_TIME)

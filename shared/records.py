@@ -29,10 +29,9 @@ def read_records(path: Path = RESULTS) -> list[dict]:
 
 
 def append_record(record: dict, path: Path = RESULTS) -> None:
-    """Add one run's object to the end of its benchmark's list, with the commit of the code that measured it."""
-    commit = record.get("commit") or source_commit()
-    path.write_text(json.dumps([*read_records(path), {**record, **({"commit": commit} if commit else {})}],
-                               indent=1) + "\n")
+    """Add one run's object to the end of its benchmark's list, with the commit of the code that measured it
+    (this checkout's, unless the record names one: a run that timed another clone)."""
+    path.write_text(json.dumps([*read_records(path), {"commit": source_commit(), **record}], indent=1) + "\n")
 
 
 def source_commit(checkout: Path | None = None) -> str | None:

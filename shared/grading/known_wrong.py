@@ -8,7 +8,7 @@ every one of them and says which the checks catch; ``tests/test_autograder.py`` 
 
 A patch changes behaviour, never a name the checks look for: the checks call the patched functions and
 judge what they return. Beside the listed mistakes, every exercise has one made for it: the answer that
-hard-codes a value (``constant_answer``), which its checks must fail too.
+hard-codes a value (``constant_answers``), which its checks must fail too.
 """
 
 from __future__ import annotations
