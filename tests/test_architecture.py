@@ -9,6 +9,7 @@
 
 import ast
 import json
+import re
 import subprocess
 import sys
 
@@ -57,6 +58,13 @@ def test_only_the_grader_runs_lesson_files_and_the_runtime_never_imports_it(path
     if path not in MAY_IMPORT_THE_GRADER:
         grader = {name for name in imported_modules(path) if name == GRADER or name.startswith(GRADER + ".")}
         assert not grader, f"{path} imports the grader ({grader}): the runtime and the lessons stand without it"
+
+
+def test_the_entry_point_runs_no_lesson_file():
+    """./course train runs the lesson's export (shared.train_command), not solutions/03_lstm.py."""
+    script = (ROOT / "course").read_text(encoding="utf-8")
+    runs = re.findall(r"python\S*\s+(?!-m\b)(\S+\.py)", script)
+    assert not runs and "shared.train_command" in script, runs
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import pytest
 
 from shared.grading import report
 from shared.grading.lessons import find_lesson
+from shared.train_command import main as train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,6 +36,28 @@ def test_grade_with_a_bad_lesson_is_a_usage_error(capsys):
         report.main(["--lesson", "abc"])
     err = capsys.readouterr().err
     assert stopped.value.code == 2 and "./course grade: error: 'abc' is not a lesson number" in err
+
+
+@pytest.mark.parametrize("argv, environment, message", [
+    (["--reviews", "5"], {}, "argument --reviews: expected a whole number of at least 20, got '5'"),
+    (["--epochs", "-1"], {}, "argument --epochs: expected a whole number of at least 1, got '-1'"),
+    (["--config", "huge"], {}, "--config (or LSTM_CONFIG) is 'huge', none of quick, full"),
+    ([], {"LSTM_CONFIG": "Full"}, "--config (or LSTM_CONFIG) is 'Full', none of quick, full"),
+], ids=["too few reviews", "negative epochs", "unknown configuration", "unknown LSTM_CONFIG"])
+def test_train_refuses_bad_arguments_before_reading_any_data(argv, environment, message, monkeypatch, capsys):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("shared.train_command.load_imdb", lambda: pytest.fail("the data was read"))
+    with pytest.raises(SystemExit) as stopped:
+        train(argv)
+    assert stopped.value.code == 2 and f"./course train: error: {message}" in capsys.readouterr().err
+
+
+def test_train_without_data_says_how_to_provide_it_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path / "nowhere"))
+    assert train(["--reviews", "20"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("./course train: error: ") and "IMDB_DATA_DIR" in error and "Traceback" not in error
 
 
 def test_an_unknown_command_says_so_and_shows_the_usage():

@@ -41,6 +41,17 @@ def test_the_pytorch_runtime_never_loads_tensorflow():
 
 
 @pytest.mark.slow
+@pytest.mark.real_data
+def test_train_prints_its_run_alone(tmp_path):
+    """A tiny run of the real thing: 100 reviews of each split, one epoch, saved and exported for ONNX Runtime."""
+    done = subprocess.run([str(ROOT / "course"), "train", "--reviews", "100", "--epochs", "1", "--output",
+                           str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "quick: test accuracy " in done.stdout and (tmp_path / "classifier" / "model.onnx").is_file(), done.stdout
+    assert not LIBRARY_LINES.search(done.stdout + done.stderr), done.stdout + done.stderr
+
+
+@pytest.mark.slow
 def test_predict_with_the_lstm_prints_its_answers_alone(folders, tmp_path):  # noqa: F811
     shutil.copytree(folders[0], tmp_path / "mine")
     done = subprocess.run([str(ROOT / "course"), "predict", "--model", "mine", "This movie was great"], cwd=tmp_path,
@@ -56,7 +67,6 @@ def test_grading_a_pytorch_lesson_prints_the_report_alone():
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not LIBRARY_LINES.search(done.stdout + done.stderr), done.stdout + done.stderr
-
 
 
 def wait_for_page(port: int, server: subprocess.Popen, seconds: float = 120) -> None:
