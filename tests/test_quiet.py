@@ -31,11 +31,14 @@ def test_the_pattern_knows_tensorflows_start_up_lines():
 
 
 @pytest.mark.slow
-def test_the_pytorch_runtime_never_loads_tensorflow():
-    """Nor does seeding the LSTM's run (./course train): keras.utils.set_random_seed would."""
-    code = (f"import sys, {', '.join(RUNTIME)}; from shared.training import set_random_seed; set_random_seed(0); "
+def test_the_pytorch_runtime_never_loads_tensorflow(tmp_path):
+    """Nor does seeding the LSTM's run (./course train; keras.utils.set_random_seed would), or saving a model
+    (Keras's serializer would, to ask whether a value is one of TensorFlow's types)."""
+    code = (f"import sys, keras, {', '.join(RUNTIME)}; from shared.training import set_random_seed; "
+            "set_random_seed(0); keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]).save(sys.argv[1]); "
             "print('tensorflow' in sys.modules, 'keras_hub' in sys.modules)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "tiny.keras")], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
     assert done.stdout.split() == ["False", "False"], done.stdout + done.stderr
     assert not LIBRARY_LINES.search(done.stderr), done.stderr
 
