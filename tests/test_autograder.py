@@ -16,7 +16,8 @@ import jupytext
 import pytest
 
 from shared.grading import generate, manifest, report, workspace
-from shared.grading.known_wrong import UNTOUCHED, apply, constant_answers, known_wrong
+from shared.grading.known_wrong import (UNTOUCHED, Wrong, apply, caught, constant_answers, known_wrong,
+                                        misdiagnosed, wrong)
 from shared.grading.lessons import ROOT, import_lesson, lesson_backend, lesson_files
 
 LESSONS = lesson_files("solutions")
@@ -112,6 +113,19 @@ def test_grading_import_skips_long_cells(tmp_path):
     path = tmp_path / "99_probe.py"
     path.write_text('# %%\nRAN = ["definitions"]\n\n# %% tags=["long"]\nRAN.append("long")\n')
     assert import_lesson(path).RAN == ["definitions"]
+
+
+@pytest.mark.parametrize("cell, runs", [
+    ('RAN.append("look")\nprint(RAN)\n', False), ('RAN.append("course")\n', True), ('MINE = RAN.append("mine")\n', True),
+    ('print(RAN.append("mine") or (x := 1))\n', True), ('exec("RAN.append(1)")\n', True)],
+    ids=["a learner's look", "a look the course wrote", "an assignment", "a walrus", "exec"])
+def test_grading_import_skips_a_learners_own_looks_at_values(tmp_path, cell, runs):
+    """A cell the course did not write that only evaluates expressions cannot change what the checks call: it is
+    not run. One the course wrote, or one that binds a name, is."""
+    path = tmp_path / "99_probe.py"
+    path.write_text(f'# %%\nRAN = ["definitions"]\n\n# %%\n{cell}')
+    course = frozenset({'RAN = ["definitions"]', 'RAN.append("course")'})
+    assert (import_lesson(path, course_cells=course).RAN != ["definitions"]) == runs
 
 
 @pytest.mark.parametrize("cell, runs", [
@@ -339,6 +353,17 @@ def test_known_wrong_of_one_lesson_grades_the_patches_of_its_solution(monkeypatc
     monkeypatch.setattr(report, "known_wrong_report", lambda lessons: (graded.extend(lessons), ("", True))[1])
     assert report.main(["--lesson", "0", "--known-wrong"]) == 0
     assert graded == [ROOT / "solutions" / "00_setup.py"]  # not lessons/: its patches and constant answers apply there
+
+
+def test_a_known_wrong_solution_told_another_mistakes_diagnosis_is_not_caught():
+    mistake = wrong("1.2", "one tag replaced", ("a", "b"), feedback="only '<br />' was replaced")
+    own = "expected 'a b', got 'a i b' — only '<br />' was replaced"
+    other = "expected 'a b', got 'a i b' — the HTML tags became words"
+    drawn = "expected f(1) to be 2, got 3 (the smallest of the inputs drawn with GRADE_SEED=1 where your answer fails)"
+    assert caught(mistake, [own, drawn]) and not misdiagnosed(mistake, [own, drawn])
+    assert not caught(mistake, [own, other]) and misdiagnosed(mistake, [own, other]) == [other]
+    assert not caught(mistake, [drawn])
+    assert not misdiagnosed(Wrong("1.2", "a constant answer", (), ""), [other])  # it makes every mistake
 
 
 def test_a_constant_answer_returns_its_first_value_whatever_the_inputs():

@@ -93,16 +93,23 @@ def test_a_function_bound_again_elsewhere_starts_its_exercise(tmp_path, code, st
     assert exercises_of(lesson) - set(untouched.not_started(copy)) == started
 
 
+LEARNER_CELLS = {
+    "check cells": lambda number: ["from shared.grading.notebook import check\n", f'check("{number}")\n'],
+    "looks at values": lambda number: [f'print("trying {number}")\n', "len(str(3))\n"],
+}
+
+
+@pytest.mark.parametrize("cell", LEARNER_CELLS)
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
-def test_check_cells_below_each_exercise_leave_it_not_started(tmp_path, lesson):
-    """A notebook saves a learner's check("N.M") cells into the lesson: grading skips them, and so does this."""
+def test_a_learners_cells_below_each_exercise_leave_it_not_started(tmp_path, lesson, cell):
+    """A notebook saves a learner's check("N.M") cells, and the cells where they try things, into the lesson:
+    grading skips those that only call check() or only look at values, and so does this."""
     lines = lesson.read_text().splitlines(keepends=True)
     for number, _, start, end in reversed(untouched.sections(lesson.read_text())):
         last_cell = max(i for i in range(start - 1, min(end - 1, len(lines))) if lines[i].startswith("# %%"))
-        lines[last_cell:last_cell] = ["# %%\n", "from shared.grading.notebook import check\n", f'check("{number}")\n',
-                                      "\n"]
+        lines[last_cell:last_cell] = ["# %%\n", *LEARNER_CELLS[cell](number), "\n"]
     copy = edited(tmp_path, lesson, lambda _: "".join(lines))
-    assert copy.read_text().count('\ncheck("') == len(exercises_of(lesson))
+    assert copy.read_text().count("\n# %%\n") > lesson.read_text().count("\n# %%\n")
     assert set(untouched.not_started(copy)) == exercises_of(lesson)
 
 
@@ -141,8 +148,9 @@ def test_a_cell_magic_is_no_cell_of_its_own(tmp_path):
     assert "1.1" not in untouched.not_started(edited(tmp_path, lesson, lambda _: "".join(lines)))
 
 
-def test_a_cell_added_at_the_end_starts_the_last_exercise(tmp_path):
-    copy = edited(tmp_path, ROOT / "lessons" / "01_data.py", lambda text: text + "\n# %%\nprint('mine')\n")
+@pytest.mark.parametrize("code", ["MINE = print('mine')", "print(mine := 1)"], ids=["an assignment", "a walrus"])
+def test_a_cell_added_at_the_end_that_binds_a_name_starts_the_last_exercise(tmp_path, code):
+    copy = edited(tmp_path, ROOT / "lessons" / "01_data.py", lambda text: text + f"\n# %%\n{code}\n")
     assert set(untouched.not_started(copy)) == {"1.1", "1.2", "1.3", "1.4", "1.5"}
 
 
@@ -200,13 +208,15 @@ def test_known_wrong_grading_never_takes_the_shortcut(monkeypatch):
 
 @pytest.mark.real_data
 def test_the_checks_of_a_started_exercise_run_and_the_rest_are_to_do(tmp_path):
-    """A real grade: exercise 0.1 answered, 0.2 and 0.3 untouched; only 0.1's check runs, and passes."""
+    """A real grade: exercise 0.1 answered, 0.2 and 0.3 untouched; only 0.1's check runs, and passes. A cell where
+    the learner tries 0.2 before answering it is not run: it would raise NotImplementedError as the lesson loads."""
     solution, lesson = (ROOT / folder / "00_setup.py" for folder in ("solutions", "lessons"))
     answer = {number: (start, end) for number, _, start, end in untouched.sections(solution.read_text())}["0.1"]
     stub = {number: (start, end) for number, _, start, end in untouched.sections(lesson.read_text())}["0.1"]
     lines, answers = lesson.read_text().splitlines(keepends=True), solution.read_text().splitlines(keepends=True)
     copy = tmp_path / "lessons" / lesson.name
     copy.parent.mkdir()
-    copy.write_text("".join(lines[:stub[0] - 1] + answers[answer[0] - 1:answer[1] - 1] + lines[stub[1] - 1:]))
+    trying = ["# %%\n", "print(label_counts(None))\n", "\n"]
+    copy.write_text("".join(lines[:stub[0] - 1] + answers[answer[0] - 1:answer[1] - 1] + trying + lines[stub[1] - 1:]))
     results = report.grade_lesson(copy, str(copy.parent))
     assert [e.status for e in report.by_exercise(results)] == ["passed", "to do", "to do"], results

@@ -62,6 +62,19 @@ def make_exercise(source: str, name: str = "<solution>") -> str:
     return "".join(output)
 
 
+def course_cells(name: str) -> frozenset[str]:
+    """The code cells the course wrote for lesson ``name`` (its solution's and its exercise's), stripped: a cell
+    of a learner's lesson that is neither is the learner's own."""
+    import jupytext  # the grade extra, as for import_lesson
+
+    solution = ROOT / "solutions" / name
+    if not solution.exists():
+        return frozenset()
+    text = solution.read_text(encoding="utf-8")
+    return frozenset(cell.source.strip() for version in (text, make_exercise(text, name))
+                     for cell in jupytext.reads(version, fmt="py:percent").cells if cell.cell_type == "code")
+
+
 def expected_lessons() -> dict[Path, str]:
     """Each lesson file as the generator would write it."""
     return {ROOT / "lessons" / path.name: make_exercise(path.read_text(encoding="utf-8"), str(path.name))

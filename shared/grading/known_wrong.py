@@ -5,6 +5,8 @@ A check that has never failed a wrong answer has not been shown to check anythin
 a sigmoid on logits, padding not masked, best weights not restored...), each a text patch of
 ``solutions/NN_topic.py``, with a pattern its feedback must show. ``./course grade --known-wrong`` grades
 every one of them and says which the checks catch; ``tests/test_autograder.py`` requires all of them caught.
+A diagnosis (a feedback line's "— looks like this mistake") must fit: each listed mistake is a near miss of the
+others of its exercise, and one told a diagnosis its own pattern does not match is not caught.
 
 A patch changes behaviour, never a name the checks look for: the checks call the patched functions and
 judge what they return. Beside the listed mistakes, every exercise has one made for it: the answer that
@@ -103,6 +105,19 @@ def constant_answers(source: str) -> list[Wrong]:
     return mistakes
 
 
+def diagnosis(line: str) -> str:
+    """What a failed check's feedback line says the mistake looks like: its text after " — ", or ""."""
+    return line.partition(" — ")[2]
+
+
+def misdiagnosed(mistake: Wrong, feedback_lines: list[str]) -> list[str]:
+    """The feedback lines that tell a listed mistake another mistake's diagnosis: a near miss of that other
+    mistake, named as it. A constant answer's are left out: it makes every mistake of its exercise at once."""
+    return [line for line in feedback_lines
+            if mistake.feedback and diagnosis(line) and not re.search(mistake.feedback, line)]
+
+
 def caught(mistake: Wrong, feedback_lines: list[str]) -> bool:
-    """Whether one of the failed checks' feedback lines names the mistake."""
-    return any(re.search(mistake.feedback, line) for line in feedback_lines)
+    """Whether one of the failed checks' feedback lines names the mistake, and none names another one."""
+    return any(re.search(mistake.feedback, line) for line in feedback_lines) and \
+        not misdiagnosed(mistake, feedback_lines)

@@ -17,6 +17,7 @@ from pathlib import Path
 from shared.paths import ROOT
 
 LONG_TAG = "long"
+DYNAMIC = {"exec", "eval", "globals", "vars", "locals", "setattr", "__import__"}  # names that bind names unseen
 _BACKEND = re.compile(r'^os\.environ\["KERAS_BACKEND"\] = "(\w+)"', re.MULTILINE)
 _TITLE = re.compile(r"^# # (.+)$", re.MULTILINE)
 _CELL_HEADER = re.compile(r"^# %%.*$", re.MULTILINE)
@@ -61,11 +62,14 @@ def lesson_title(path: Path) -> str:
     return match[1] if match else path.stem
 
 
-def import_lesson(path: Path, source: str | None = None) -> types.ModuleType:
+def import_lesson(path: Path, source: str | None = None, course_cells: frozenset[str] | None = None
+                  ) -> types.ModuleType:
     """Run every cell of the lesson but the ``long`` ones, in a fresh module, and return that module.
 
     ``source`` replaces the file's text (a known-wrong solution). Each cell is compiled at its own line
-    of the file, so tracebacks and the grade report point at the line the learner sees."""
+    of the file, so tracebacks and the grade report point at the line the learner sees. Given the cells the
+    course wrote (``shared.grading.generate.course_cells``), a learner's own cell that only looks at values
+    (``only_looks``) is skipped too: it cannot change what the checks call, only the grade's time."""
     text = path.read_text(encoding="utf-8") if source is None else source
     import jupytext  # the grade extra: running a lesson does not need it
 
@@ -80,7 +84,8 @@ def import_lesson(path: Path, source: str | None = None) -> types.ModuleType:
         if cell.cell_type != "code":
             continue
         found = text.find(cell.source, header)
-        if LONG_TAG not in cell.metadata.get("tags", []) and not only_checks(cell.source):
+        learners_look = course_cells is not None and is_learners_look(cell.source, course_cells)
+        if LONG_TAG not in cell.metadata.get("tags", []) and not only_checks(cell.source) and not learners_look:
             padding = "\n" * text.count("\n", 0, found) if found >= 0 else ""
             exec(compile(padding + cell.source, str(path), "exec"), module.__dict__)
     return module
@@ -102,6 +107,22 @@ def only_checks(code: str) -> bool:
     except SyntaxError:
         return False
     return bool(statements) and all(_is_check(statement) for statement in statements)
+
+
+def only_looks(code: str) -> bool:
+    """Whether ``code`` only evaluates expressions (``print(f(x))``, a value to see in a notebook): it binds no
+    name, not even through ``:=``, exec or globals()."""
+    try:
+        tree = parse(code)
+    except SyntaxError:
+        return False
+    return bool(tree.body) and all(isinstance(statement, ast.Expr) for statement in tree.body) and not any(
+        isinstance(node, ast.NamedExpr) or isinstance(node, ast.Name) and node.id in DYNAMIC for node in ast.walk(tree))
+
+
+def is_learners_look(code: str, course_cells: frozenset[str]) -> bool:
+    """Whether a cell is a learner's own look at values: not one the course wrote, and ``only_looks``."""
+    return code.strip() not in course_cells and only_looks(code)
 
 
 def _is_check(statement: ast.stmt) -> bool:

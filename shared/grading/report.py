@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shared.grading import checks_index, manifest, untouched, workspace
-from shared.grading.known_wrong import Wrong, caught, known_wrong
+from shared.grading.known_wrong import Wrong, caught, known_wrong, misdiagnosed
 from shared.grading.lessons import ROOT, checks_file, find_lesson, lesson_backend, lesson_files
 
 CHECK_SECONDS = 120  # the default time limit of one graded check
@@ -330,8 +330,10 @@ def known_wrong_report(lessons: list[Path]) -> tuple[str, bool]:
         rows += [(lesson.stem, "-", r.check, "ERROR", r.feedback) for r in broken]
         verdicts = known_wrong_verdicts(lesson, results)
         for mistake, failed, found in verdicts:
-            rows.append((lesson.stem, mistake.exercise, mistake.name, "caught" if found else "MISSED",
-                         failed[0] if failed else "not graded" if broken else "passed every check"))
+            misnamed = misdiagnosed(mistake, failed)
+            rows.append((lesson.stem, mistake.exercise, mistake.name,
+                         "caught" if found else "MISNAMED" if misnamed else "MISSED",
+                         (misnamed or failed)[0] if failed else "not graded" if broken else "passed every check"))
         score = sum(found for _, _, found in verdicts)
         rows.append((lesson.stem, "", f"caught {score} of {len(verdicts)}", "", ""))
         all_caught &= not broken and score == len(verdicts)

@@ -13,13 +13,12 @@ import ast
 import re
 from pathlib import Path
 
-from shared.grading.generate import HEADING, make_exercise
-from shared.grading.lessons import ROOT, only_checks, parse
+from shared.grading.generate import HEADING, course_cells, make_exercise
+from shared.grading.lessons import DYNAMIC, ROOT, is_learners_look, only_checks, parse
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CELL = re.compile(r"# %%(\s|$)")  # a cell's first line, as jupytext reads it (not "# %%capture")
-_DYNAMIC = {"exec", "eval", "globals", "vars", "locals", "setattr", "__import__"}  # names bound unseen
 
 
 def sections(text: str) -> list[tuple[str, str, int, int]]:
@@ -29,12 +28,14 @@ def sections(text: str) -> list[tuple[str, str, int, int]]:
     return [(heading[1], heading[2], start, end) for heading, start, end in zip(headings, lines, lines[1:])]
 
 
-def without_check_cells(lines: list[str]) -> list[str]:
-    """``lines`` of a lesson without its cells that only call check(), which grading does not run."""
+def without_unrun_cells(lines: list[str], course: frozenset[str]) -> list[str]:
+    """``lines`` of a lesson without the cells grading does not run: those that only call check(), and the
+    learner's own looks at values (``course``: the cells the course wrote)."""
     starts = [i for i, line in enumerate(lines) if _CELL.match(line)]
     kept = list(lines[:starts[0]] if starts else lines)
     for start, end in zip(starts, [*starts[1:], len(lines)]):
-        if not only_checks("\n".join(lines[start:end])):
+        body = "\n".join(lines[start + 1:end])
+        if not only_checks(body) and not is_learners_look(body, course):
             kept += lines[start:end]
     return kept
 
@@ -64,7 +65,7 @@ def bindings(tree: ast.Module) -> list[tuple[str, int]]:
 
 def binds_unseen(tree: ast.Module) -> bool:
     """Whether the module may bind names that ``bindings`` cannot list: a star import, exec, globals()..."""
-    return any(isinstance(node, ast.alias) and node.name == "*" or isinstance(node, ast.Name) and node.id in _DYNAMIC
+    return any(isinstance(node, ast.alias) and node.name == "*" or isinstance(node, ast.Name) and node.id in DYNAMIC
                or isinstance(node, ast.MatchMapping) and node.rest for node in ast.walk(tree))
 
 
@@ -81,6 +82,7 @@ def not_started(lesson: Path) -> dict[str, str]:
     if not solution.exists() or binds_unseen(tree):
         return {}
     generated = make_exercise(solution.read_text(encoding="utf-8"), solution.name).split("\n")
+    course = course_cells(lesson.name)
     learner = text.split("\n")
     parts = {number: (start, end) for number, _, start, end in sections("\n".join(generated))}
     bound = bindings(tree)
@@ -88,7 +90,7 @@ def not_started(lesson: Path) -> dict[str, str]:
     found = {}
     for number, title, start, end in sections(text):
         first, after = parts.get(number, (0, 0))
-        if (without_check_cells(learner[start - 1:end - 1]) != generated[first - 1:after - 1] or not first
+        if (without_unrun_cells(learner[start - 1:end - 1], course) != generated[first - 1:after - 1] or not first
                 or numbers.count(number) > 1):  # a heading written twice: which part is the answer?
             continue
         own = {node.name for node in tree.body if isinstance(node, _DEFINITIONS) and start <= node.lineno < end}

@@ -63,7 +63,7 @@ KNOWN_WRONG = [
           feedback="letters outside a-z were kept"),
     wrong("1.2", "tags with attributes kept",
           (CLEAN_TAGS, 'text = re.sub(r"</?\\w+\\s*/?>", " ", text).lower()'),
-          feedback=DRAWN),
+          feedback="a tag with attributes was kept"),
     # 1.3 review_lengths
     wrong("1.3", "characters counted",
           ("np.array([len(clean_review(text).split()) for text in texts], dtype=np.int64)",
@@ -79,7 +79,7 @@ KNOWN_WRONG = [
           feedback="expected an int NumPy array of shape \\(50,\\), got a list"),
     wrong("1.3", "float lengths",
           ("for text in texts], dtype=np.int64)", "for text in texts], dtype=float)"),
-          feedback="expected whole numbers as an int array, got float64"),
+          feedback="expected whole numbers as an int array, got float64|np.array\\(\\[\\]\\) is a float array"),
     wrong("1.3", "an empty review counted as one word",
           (LENGTHS, LENGTHS.replace(".split())", '.split(" "))')),
           feedback="a review without words counted as one word"),
@@ -162,5 +162,5 @@ KNOWN_WRONG = [
                   "replace=False)\n"
                   "    validation = np.isin(reviews.movies, held_out)\n"
                   "    train_rows, validation_rows = np.flatnonzero(~validation), np.flatnonzero(validation)\n"),
-          feedback=DRAWN),
+          feedback=rf"{DRAWN}|stratify by label"),  # not stratified either: both are named
 ]

@@ -20,6 +20,8 @@ KNOWN_WRONG = [
           feedback="the same order every epoch: call sampler.set_epoch"),
     wrong("7.1", "a seed per rank", (SAMPLER, SAMPLER.replace("seed=seed)", "seed=seed + rank)")),
           feedback="the ranks' shares overlap"),
+    wrong("7.1", "no seed given to the sampler", (SAMPLER, SAMPLER.replace(", seed=seed)", ")")),
+          feedback="the seed argument is ignored"),
     wrong("7.1", "not shuffled", (SAMPLER, SAMPLER.replace("shuffle=True", "shuffle=False")),
           feedback="not shuffled: shuffle=True"),
     wrong("7.1", "rank and world size not given to the sampler",
@@ -39,6 +41,9 @@ KNOWN_WRONG = [
     # 7.2 broadcast_weights, average_gradients
     wrong("7.2", "summed, not averaged", (AVERAGE, "        dist.all_reduce(variable.value.grad)\n"),
           feedback="summed, not averaged"),
+    wrong("7.2", "the all-reduce of a copy",
+          (AVERAGE, AVERAGE.replace("variable.value.grad,", "variable.value.grad.clone(),")),
+          feedback="each rank kept its own gradient"),
     wrong("7.2", "the average of a copy",
           (AVERAGE, "        gradient = variable.value.grad\n"
                     "        dist.all_reduce(gradient)\n"

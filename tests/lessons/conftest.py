@@ -24,6 +24,7 @@ import pytest
 
 from shared.data import Imdb, load_imdb, stratified_sample
 from shared.grading import guard
+from shared.grading.generate import course_cells
 from shared.grading.known_wrong import UNTOUCHED, apply, known_wrong
 from shared.grading.lessons import ROOT, find_lesson, import_lesson
 from shared.grading.notebook import KERNEL_LESSON
@@ -105,7 +106,7 @@ def lesson(request: pytest.FixtureRequest) -> types.ModuleType:
     path = variant.path if variant is not None else find_lesson(request.module.LESSON, request.config.getoption("target"))
     guard.watch(path)  # from here on, this file's code may not read solutions/ or tests/
     with time_limit(float(os.environ.get("LESSON_LOAD_SECONDS", "120"))):
-        module = import_lesson(path, variant.source if variant is not None else None)
+        module = import_lesson(path, variant.source if variant is not None else None, course_cells(path.name))
     guard.refuse_borrowed_answers(module, path)
     return module
 

@@ -161,8 +161,8 @@ def fail_on(name: str, answer: Callable, reference: Callable, case: tuple) -> No
     if expected == got:  # what differs does not show in the values
         got += " (the same values, of other types: compare the dtypes)"
     raise AssertionError(
-        f"expected {name}({arguments_of(case)}) to {expected}, got {got} — "
-        f"the smallest of the inputs drawn with GRADE_SEED={SEED} where your answer differs from the reference")
+        f"expected {name}({arguments_of(case)}) to {expected}, got {got} (the smallest of the inputs drawn with "
+        f"GRADE_SEED={SEED} where your answer differs from the reference)")
 
 
 def check_holds(name: str, broken: Callable[..., str], cases: st.SearchStrategy, examples: int = 300) -> None:
@@ -178,8 +178,8 @@ def check_holds(name: str, broken: Callable[..., str], cases: st.SearchStrategy,
 
     case = smallest(cases, lambda case: bool(problem(case)), examples)
     if case is not None:
-        raise AssertionError(f"expected {name}({arguments_of(case)}) {problem(case)} — the smallest of the inputs "
-                             f"drawn with GRADE_SEED={SEED} where your answer fails")
+        raise AssertionError(f"expected {name}({arguments_of(case)}) {problem(case)} (the smallest of the inputs "
+                             f"drawn with GRADE_SEED={SEED} where your answer fails)")
 
 
 def token_ids(max_size: int = 60) -> st.SearchStrategy[list[int]]:

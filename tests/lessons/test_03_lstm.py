@@ -96,15 +96,18 @@ DRAWN_SIZES = (st.integers(10, 300), st.integers(1, 12), st.integers(1, 6))
 DRAWN_DROPOUT = st.sampled_from([0.0, 0.2, 0.35, 0.5, 0.8])
 
 
-def check_dropout_between_the_lstm_layers(model) -> None:
+def check_dropout_between_the_lstm_layers(model, two_layers: int) -> None:
     """Between two training passes, the output layer's inputs that both passes keep differ only if
-    something before the last dropout is random too: here, dropout between the LSTM layers."""
+    something before the last dropout is random too: here, dropout between the LSTM layers. ``two_layers``
+    is the two-layer model's parameter count: a model of another count (one layer) is the parameter check's
+    to explain, and is not told that it lacks a dropout between layers it does not have."""
     features = keras.Model(model.input, output_layer(model).input)
     first, second = (to_numpy(features(np.tile(PADDED, (32, 1)), training=True)) for _ in range(2))
     kept = (first != 0) & (second != 0)
+    mistake = " — no dropout between the LSTM layers" if model.count_params() == two_layers else ""
     assert not np.allclose(first[kept], second[kept]), (
         "expected dropout between the two LSTM layers, so that the last LSTM layer's outputs change from one "
-        "training pass to the next, got the same outputs twice — no dropout between the LSTM layers")
+        f"training pass to the next, got the same outputs twice{mistake}")
 
 
 # --------------------------------------------------------------------------- 3.1 build_keras_lstm
@@ -144,7 +147,7 @@ def test_keras_lstm_outputs_a_logit_after_dropout(lesson):
 def test_keras_lstm_drops_out_between_its_layers(lesson):
     keras.utils.set_random_seed(0)
     model = lesson.build_keras_lstm(100, 8, 16, dropout=0.5)
-    check_dropout_between_the_lstm_layers(model)
+    check_dropout_between_the_lstm_layers(model, stack_parameters(100, 8, 16, num_layers=2, directions=2, biases=1))
     lstms = [layer for layer in model.layers if isinstance(layer, keras.layers.Bidirectional)]
     if len(lstms) == 2:  # what the layer before the second one gives: the first one's outputs, half dropped
         before = model.layers[model.layers.index(lstms[1]) - 1]
@@ -275,7 +278,8 @@ def test_fast_lstm_outputs_a_logit_after_dropout(lesson):
 @pytest.mark.exercise("3.3", points=1)
 def test_fast_lstm_drops_out_between_its_layers(lesson):
     keras.utils.set_random_seed(0)
-    check_dropout_between_the_lstm_layers(lesson.build_fast_lstm(100, 8, 16, num_layers=2, dropout=0.5))
+    check_dropout_between_the_lstm_layers(lesson.build_fast_lstm(100, 8, 16, num_layers=2, dropout=0.5),
+                                          stack_parameters(100, 8, 16, num_layers=2, directions=2, biases=2))
 
 
 @pytest.mark.exercise("3.3", points=1)
@@ -455,8 +459,9 @@ def test_early_stopping_stops_after_patience_epochs(opposite_run):
 def test_best_weights_are_restored(opposite_run):
     history, final, _ = opposite_run
     best, last = history["val_loss"][best_epoch(history)], history["val_loss"][-1]
+    stopped = len(history["val_loss"]) < EPOCHS  # else the early-stopping check names what is missing
     mistake = which_mistake(final, {"the best weights were not restored: EarlyStopping(..., "
-                                    "restore_best_weights=True)": last}, atol=1e-4)
+                                    "restore_best_weights=True)": last}, atol=1e-4) if stopped else ""
     assert abs(final - best) < 1e-4, (
         f"expected the model to end with its best epoch's weights (validation loss {best:.4f}), got "
         f"validation loss {final:.4f}{mistake}")

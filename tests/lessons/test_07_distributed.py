@@ -191,8 +191,8 @@ def check_side_by_side(lesson, graded: str, side_by_side_of, cases: list[dict], 
     if failure:
         case, rank, problem = failure
         raise AssertionError(
-            f"expected {graded} to {described(case)}, on {WORLD} ranks: rank {rank} {problem} — the smallest of the "
-            f"{DRAWN_CASES} cases drawn with GRADE_SEED={GRADE_SEED} where your answer differs from the reference")
+            f"expected {graded} to {described(case)}, on {WORLD} ranks: rank {rank} {problem} (the smallest of the "
+            f"{DRAWN_CASES} cases drawn with GRADE_SEED={GRADE_SEED} where your answer differs from the reference)")
 
 
 def first_drawn_failure(found: list[list[tuple[dict, dict]]], cases: list[dict]) -> tuple[dict, int, str] | None:
@@ -320,7 +320,8 @@ def test_average_gradients_leaves_the_mean_on_every_rank(lesson):
     found = values_by_rank(collective_run(lesson, "average_gradients"))
     mistake = {str([[3.0], [3.0]]): " — summed, not averaged: all_reduce with op=dist.ReduceOp.AVG (or divide the "
                                     "summed gradient by the world size, in place)",
-               str([[1.0], [2.0]]): " — no all-reduce: each rank kept its own gradient"}.get(str(found), "")
+               str([[1.0], [2.0]]): " — each rank kept its own gradient: all_reduce each weight's .grad itself, "
+                                    "in place, not a copy"}.get(str(found), "")
     if not mistake and found[0] == [1.5] and found[1] != [1.5]:
         mistake = " — only rank 0 got the mean: all_reduce, not reduce"
     assert found == [[1.5], [1.5]], (
@@ -345,10 +346,12 @@ def test_each_call_acts_on_the_values_the_model_holds_then(lesson):
 
     found = run_ranks(task)
     expected = [[1.0], [1.5], [10.0], [15.0]]
+    first_step_right = all(values[:2] == expected[:2] for values in found)  # else the checks above say what is wrong
+    mistake = " — each call must act on the weights and gradients the model holds then" if first_step_right else ""
     assert found == [expected, expected], (
         f"expected each rank to hold, after broadcast_weights then average_gradients, {expected[:2]} at a first step "
         f"and {expected[2:]} at a second one with ten times the values, got {found[0]} on rank 0 and {found[1]} on "
-        "rank 1 — each call must act on the weights and gradients the model holds then")
+        f"rank 1{mistake}")
 
 
 WORLD = random.Random(GRADE_SEED).choice([3, 4])  # ranks of the drawn checks: not the 2 of the others
@@ -521,7 +524,7 @@ def test_the_step_takes_its_parts_in_the_stated_order(lesson, monkeypatch):
     missing = [part for part in STEP_ORDER if part not in log]
     assert log == STEP_ORDER, (
         f"expected the step's parts in the order {STEP_ORDER}, got {log}"
-        + (f" — missing {missing}" if missing else " — in another order"))
+        + (f": {missing} missing" if missing else ", in another order"))
 
 
 def drawn_step(rng: np.random.Generator) -> dict:

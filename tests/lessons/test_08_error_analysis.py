@@ -523,7 +523,7 @@ def test_fit_temperature_never_reads_the_test_labels(lesson):
     assert abs(on_test[0] - on_test[1]) > 0.1
     assert abs(found[0] - found[1]) <= 1e-9 * found[0], (
         f"expected the same temperature when only the test reviews change, got T = {found[0]:.4f}, then "
-        f"{found[1]:.4f} with the test labels flipped — the temperature was fitted on the test reviews: fit on "
+        f"{found[1]:.4f} with the test labels flipped — the temperature read the test reviews' labels: fit on "
         "validation only")
 
 
@@ -546,8 +546,9 @@ def test_fit_temperature_at_the_ends_of_its_search(lesson, case):
             f"expected T = {expected:.4f} ({end}) for validation labels {labels.tolist()}, got ValueError ({error}) "
             "— log_loss sees one class in these labels: pass labels=[0, 1]") from error
     mistake = which_of(found, [("fitted on the test reviews: fit on validation only",
-                                best_temperature(TEST_LABELS, TEST_SCORES))], atol=2e-3 * expected)
-    if not mistake and case == "uninformative" and abs(found) <= 4 + 1e-2:
+                                best_temperature(TEST_LABELS, TEST_SCORES)),
+                               ("1 / T: the logit was multiplied by T somewhere", 1 / expected)], atol=2e-3 * expected)
+    if not mistake and case == "uninformative" and abs(found - 4) <= 1e-2:  # the top of a search of T itself
         mistake = " — T was searched within [-4, 4]: search log T within [-4, 4], so that T reaches e^4 = 54.6"
     assert abs(found - expected) <= 2e-3 * expected, (
         f"expected T = {expected:.4f} ({end}, the end of the search) for validation labels {labels.tolist()} and p "
@@ -621,8 +622,9 @@ def test_choose_threshold_takes_the_smallest_on_a_tie(lesson):
     mistake = which_of(found, [
         ("the largest of the tied thresholds: take the smallest (np.argmax gives the first best)", 0.625),
         ("the rule was p >= t: the course predicts positive when p > t", 0.375),
-        ("chosen on the test reviews: choose on validation", most_accurate(THRESHOLD_TEST, THRESHOLD_TEST_LABELS))],
-        atol=1e-9)
+        ("chosen on the test reviews: choose on validation", most_accurate(THRESHOLD_TEST, THRESHOLD_TEST_LABELS)),
+        ("the position of the best candidate, not its threshold", 0),
+        ("the best accuracy, not the threshold that gives it", 0.75)], atol=1e-9)
     if not mistake and np.ndim(found) == 0 and not np.isin(found, TIED_VALID):
         mistake = " — not one of the validation probabilities: the candidates are the distinct validation p"
     assert same(found, 0.125, atol=1e-9) and np.ndim(found) == 0, (
@@ -712,7 +714,7 @@ def test_fit_stack_never_reads_the_test_labels(lesson):
     assert same(found[0], found[1], atol=1e-12), (
         f"expected the same stack when only the test reviews change, got weights that moved the validation "
         f"probabilities by up to {np.max(np.abs(found[0] - found[1])):.3f} with the test labels flipped — the stack "
-        "was fitted on the test reviews: fit on validation only")
+        "read the test reviews' labels: fit on validation only")
 
 
 @pytest.mark.exercise("8.8", points=1)
