@@ -366,6 +366,23 @@ def test_a_known_wrong_solution_told_another_mistakes_diagnosis_is_not_caught():
     assert not misdiagnosed(Wrong("1.2", "a constant answer", (), ""), [other])  # it makes every mistake
 
 
+def test_the_known_wrong_report_says_misnamed_and_shows_the_wrong_diagnosis(monkeypatch):
+    """Two mistakes of one exercise, each failing with feedback that names it, one also told the other's diagnosis."""
+    swapped = wrong("0.2", "labels swapped", ("a", "b"), feedback="the labels are swapped")
+    halves = wrong("0.2", "half each", ("a", "c"), feedback="counted as half the reviews")
+    told = {swapped.name: ["expected 3 — the labels are swapped", "expected 5 — each label counted as half the reviews"],
+            halves.name: ["expected 3 — each label counted as half the reviews"]}
+    results = [report.CheckResult("00_setup", "0.2", f"test_{i}", 1, False, line, name)
+               for name, lines in told.items() for i, line in enumerate(lines)]
+    monkeypatch.setattr(report, "known_wrong", lambda lesson: [swapped, halves])
+    monkeypatch.setattr(report, "grade_lesson", lambda *args, **kwargs: results)
+    table, all_caught = report.known_wrong_report([ROOT / "solutions" / "00_setup.py"])
+    rows = {name: next(line for line in table.splitlines() if f" {name} " in line) for name in told}
+    assert not all_caught and "caught 1 of 2" in table, table
+    assert "MISNAMED" in rows[swapped.name] and "counted as half the reviews" in rows[swapped.name], table
+    assert " caught " in rows[halves.name], table
+
+
 def test_a_constant_answer_returns_its_first_value_whatever_the_inputs():
     text = ("# ## Exercise 9.1 — Add\n\ndef add(a, b):\n    # BEGIN SOLUTION\n    return a + b\n    # END SOLUTION\n\n\n"
             "def seven():\n    # BEGIN SOLUTION\n    return 7\n    # END SOLUTION\n\n\n"
