@@ -133,6 +133,9 @@ KNOWN_WRONG = [
     wrong("3.5", "checkpoint of every epoch",
           ('monitor="val_loss", save_best_only=True)', 'monitor="val_loss")'),
           feedback="the checkpoint holds the last epoch, not the best"),
+    wrong("3.5", "checkpoint of the lowest training loss",
+          ('monitor="val_loss", save_best_only=True)', 'monitor="loss", save_best_only=True)'),
+          feedback="the checkpoint holds the last epoch, not the best"),
     # 3.6 save_classifier, load_classifier, classify
     wrong("3.6", "confidence of positive for every label",
           ('else ("negative", float(1 - p)) for p in probabilities]',

@@ -49,6 +49,8 @@ KNOWN_WRONG = [
           feedback=r"the \[CLS\] token.s vector before BERT.s pooler"),
     wrong("5.3", "no dropout", (LOGITS, 'logits = keras.layers.Dense(2, name="logits")(pooled)'),
           feedback="no dropout before the output layer"),
+    wrong("5.3", "the dropout rate fixed at BERT's 0.1", (LOGITS, LOGITS.replace("Dropout(dropout)", "Dropout(0.1)")),
+          feedback="the dropout argument is not used"),
     wrong("5.3", "a loss that reads probabilities",
           ("loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
            "loss=keras.losses.SparseCategoricalCrossentropy()"), feedback="the loss reads them as probabilities"),

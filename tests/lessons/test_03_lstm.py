@@ -473,7 +473,7 @@ def test_checkpoint_holds_the_best_epoch(opposite_run):
     assert saved is not None, "expected ModelCheckpoint to write the best model to the `checkpoint` path, found none"
     best, last = history["val_loss"][best_epoch(history)], history["val_loss"][-1]
     mistake = which_mistake(saved, {"the checkpoint holds the last epoch, not the best: ModelCheckpoint(..., "
-                                    "save_best_only=True)": last}, atol=1e-4)
+                                    "monitor=\"val_loss\", save_best_only=True)": last}, atol=1e-4)
     assert abs(saved - best) < 1e-4, (
         f"expected the checkpoint to hold the best epoch (validation loss {best:.4f}), got validation loss "
         f"{saved:.4f}{mistake}")
