@@ -505,7 +505,8 @@ def test_a_write_into_the_repository_itself_is_reported(tmp_path):
     running beside this one, grade and compare before and after."""
     course = workspace.working_copy(tmp_path / "course")
     stray = course / "benchmarks" / "stray-from-a-lesson.txt"
-    planted = f'\n# %%\nopen({str(stray)!r}, "w").write("x")\n'  # a lesson that knows where the repository is
+    # a lesson that knows where the repository is (a cell that binds a name: one that only looks is not run)
+    planted = f'\n# %%\nWRITTEN = open({str(stray)!r}, "w").write("x")\n'
     lesson = tmp_path / "lessons" / "00_setup.py"
     lesson.parent.mkdir()
     lesson.write_text((ROOT / "solutions" / "00_setup.py").read_text() + planted)
