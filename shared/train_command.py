@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from shared.data import DataError, Imdb, load_imdb, stratified_sample
@@ -20,10 +21,10 @@ from shared.data import DataError, Imdb, load_imdb, stratified_sample
 PROG = "./course train"
 
 
-def at_least(smallest: int):
+def at_least(smallest: int) -> Callable[[str], int]:
     """An argparse type: a whole number no smaller than ``smallest``."""
     def number(text: str) -> int:
-        if not text.isdigit() or int(text) < smallest:
+        if not text.isdecimal() or int(text) < smallest:
             raise argparse.ArgumentTypeError(f"expected a whole number of at least {smallest}, got {text!r}")
         return int(text)
     return number
@@ -36,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", default=os.environ.get("LSTM_CONFIG", "quick"),
                         help="a configuration of shared/lessons/lstm.py's CONFIGS: quick or full (default: "
                              "$LSTM_CONFIG, or quick)")
-    parser.add_argument("--reviews", type=at_least(20), metavar="N",
+    parser.add_argument("--reviews", type=at_least(100), metavar="N",
                         help="train and test on N reviews of each split, drawn with both labels in proportion")
     parser.add_argument("--epochs", type=at_least(1), metavar="N", help="epochs at most (default: the configuration's)")
     parser.add_argument("--output", type=Path, help="where to write (default: artifacts/lesson03)")
@@ -53,19 +54,18 @@ def sampled(imdb: Imdb, reviews: int | None) -> Imdb:
 def main(argv: list[str] | None = None) -> int:
     command = parser()
     args = command.parse_args(argv)
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    from shared.lessons import lstm
+    try:  # before Keras and PyTorch load: no data is said at once
+        imdb = sampled(load_imdb(), args.reviews)
+    except DataError as error:  # no data, and none to download: the message says how to provide it
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    from shared.lessons import lstm  # the lesson's export; its first line chooses the PyTorch backend
     from shared.onnx_lstm import export_onnx
     from shared.training import SAMPLE_REVIEWS, print_predictions
 
     if args.config not in lstm.CONFIGS:
         command.error(f"--config (or LSTM_CONFIG) is {args.config!r}, none of {', '.join(lstm.CONFIGS)}")
     output = args.output or lstm.OUTPUT
-    try:
-        imdb = sampled(load_imdb(), args.reviews)
-    except DataError as error:  # no data, and none to download: the message says how to provide it
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
     config = {**lstm.CONFIGS[args.config], **({"epochs": args.epochs} if args.epochs else {})}
     result = lstm.run_experiment(imdb, config, output)
     print(f"{args.config}: test accuracy {result['test_accuracy']:.4f} on {len(imdb.test):,} reviews after "

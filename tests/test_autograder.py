@@ -115,16 +115,20 @@ def test_grading_import_skips_long_cells(tmp_path):
     assert import_lesson(path).RAN == ["definitions"]
 
 
+LOOKED_AT = 'RAN = ["definitions"]\n\n\ndef look(value):\n    RAN.append("look")\n    return value\n'
+
+
 @pytest.mark.parametrize("cell, runs", [
-    ('RAN.append("look")\nprint(RAN)\n', False), ('RAN.append("course")\n', True), ('MINE = RAN.append("mine")\n', True),
-    ('print(RAN.append("mine") or (x := 1))\n', True), ('exec("RAN.append(1)")\n', True)],
-    ids=["a learner's look", "a look the course wrote", "an assignment", "a walrus", "exec"])
+    ('print(look(len(RAN)))\nsorted(RAN)\n', False), ('look("course")\n', True), ('MINE = look("mine")\n', True),
+    ('print(look(1) or (x := 1))\n', True), ('RAN.append("mine")\n', True), ('exec("look(1)")\n', True)],
+    ids=["a learner's look", "a look the course wrote", "an assignment", "a walrus", "a method call", "exec"])
 def test_grading_import_skips_a_learners_own_looks_at_values(tmp_path, cell, runs):
-    """A cell the course did not write that only evaluates expressions cannot change what the checks call: it is
-    not run. One the course wrote, or one that binds a name, is."""
+    """A cell the course did not write that only evaluates expressions, calling the course's functions and
+    builtins that change nothing, cannot change what the checks call: it is not run. One the course wrote, or
+    one that binds a name or calls anything else, is."""
     path = tmp_path / "99_probe.py"
-    path.write_text(f'# %%\nRAN = ["definitions"]\n\n# %%\n{cell}')
-    course = frozenset({'RAN = ["definitions"]', 'RAN.append("course")'})
+    path.write_text(f'# %%\n{LOOKED_AT}\n# %%\n{cell}')
+    course = frozenset({LOOKED_AT.strip(), 'look("course")'})
     assert (import_lesson(path, course_cells=course).RAN != ["definitions"]) == runs
 
 
@@ -364,6 +368,9 @@ def test_a_known_wrong_solution_told_another_mistakes_diagnosis_is_not_caught():
     assert not caught(mistake, [own, other]) and misdiagnosed(mistake, [own, other]) == [other]
     assert not caught(mistake, [drawn])
     assert not misdiagnosed(Wrong("1.2", "a constant answer", (), ""), [other])  # it makes every mistake
+    on_drawn = wrong("1.2", "right on the examples only", ("a", "c"), feedback="the smallest of the inputs drawn")
+    told_on_drawn = drawn.replace(" (the smallest", " — the HTML tags became words (the smallest")
+    assert caught(on_drawn, [drawn]) and misdiagnosed(on_drawn, [told_on_drawn]) == [told_on_drawn]
 
 
 def test_the_known_wrong_report_says_misnamed_and_shows_the_wrong_diagnosis(monkeypatch):

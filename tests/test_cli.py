@@ -39,23 +39,24 @@ def test_grade_with_a_bad_lesson_is_a_usage_error(capsys):
 
 
 @pytest.mark.parametrize("argv, environment, message", [
-    (["--reviews", "5"], {}, "argument --reviews: expected a whole number of at least 20, got '5'"),
+    (["--reviews", "50"], {}, "argument --reviews: expected a whole number of at least 100, got '50'"),
     (["--epochs", "-1"], {}, "argument --epochs: expected a whole number of at least 1, got '-1'"),
     (["--config", "huge"], {}, "--config (or LSTM_CONFIG) is 'huge', none of quick, full"),
     ([], {"LSTM_CONFIG": "Full"}, "--config (or LSTM_CONFIG) is 'Full', none of quick, full"),
 ], ids=["too few reviews", "negative epochs", "unknown configuration", "unknown LSTM_CONFIG"])
-def test_train_refuses_bad_arguments_before_reading_any_data(argv, environment, message, monkeypatch, capsys):
+def test_train_refuses_bad_arguments_before_training(argv, environment, message, monkeypatch, capsys):
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr("shared.train_command.load_imdb", lambda: pytest.fail("the data was read"))
+    monkeypatch.setattr("shared.train_command.load_imdb", lambda: None)  # no data: the arguments alone are wrong
+    monkeypatch.setattr("shared.lessons.lstm.run_experiment", lambda *args: pytest.fail("a model was trained"))
     with pytest.raises(SystemExit) as stopped:
         train(argv)
     assert stopped.value.code == 2 and f"./course train: error: {message}" in capsys.readouterr().err
 
 
-def test_train_without_data_says_how_to_provide_it_in_one_line(tmp_path, monkeypatch, capsys):
+def test_train_without_data_says_how_to_provide_it_without_a_traceback(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("IMDB_DATA_DIR", str(tmp_path / "nowhere"))
-    assert train(["--reviews", "20"]) == 1
+    assert train(["--reviews", "100"]) == 1
     error = capsys.readouterr().err
     assert error.startswith("./course train: error: ") and "IMDB_DATA_DIR" in error and "Traceback" not in error
 

@@ -4,9 +4,9 @@ A check of tests/lessons is called with a stand-in lesson whose function makes o
 must name that mistake, and a near miss (another wrong answer, close to it) must fail without being told
 so. No model is trained and no data is read. Here: the diagnoses of lessons 1, 2 and 8, whose answers are
 functions of plain data. Every lesson's are also held to its known-wrong solutions (tests/known_wrong): each
-diagnosis has a known-wrong solution that must be told it, and every other known-wrong solution is a near miss
-that must not be told a diagnosis its own pattern does not match (``misdiagnosed``, in the slow known-wrong test
-of tests/test_autograder.py).
+known-wrong solution is a near miss of the others of its exercise, and must not be told, by the checks it runs, a
+diagnosis its own pattern does not match (``misdiagnosed``, in the slow known-wrong test of
+tests/test_autograder.py; a slow check is skipped for a mistake an earlier check caught).
 """
 
 import re

@@ -47,7 +47,7 @@ def test_the_pytorch_runtime_never_loads_tensorflow(tmp_path):
 @pytest.mark.real_data
 def test_train_prints_its_run_alone(tmp_path):
     """A tiny run of the real thing: 100 reviews of each split, one epoch, saved and exported for ONNX Runtime."""
-    done = subprocess.run([str(ROOT / "course"), "train", "--reviews", "100", "--epochs", "1", "--output",
+    done = subprocess.run([str(ROOT / "course"), "train", "--config", "quick", "--reviews", "100", "--epochs", "1", "--output",
                            str(tmp_path)], cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "quick: test accuracy " in done.stdout and (tmp_path / "classifier" / "model.onnx").is_file(), done.stdout

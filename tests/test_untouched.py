@@ -109,7 +109,8 @@ def test_a_learners_cells_below_each_exercise_leave_it_not_started(tmp_path, les
         last_cell = max(i for i in range(start - 1, min(end - 1, len(lines))) if lines[i].startswith("# %%"))
         lines[last_cell:last_cell] = ["# %%\n", *LEARNER_CELLS[cell](number), "\n"]
     copy = edited(tmp_path, lesson, lambda _: "".join(lines))
-    assert copy.read_text().count("\n# %%\n") > lesson.read_text().count("\n# %%\n")
+    added = copy.read_text().count("\n# %%\n") - lesson.read_text().count("\n# %%\n")
+    assert added == len(untouched.sections(lesson.read_text()))
     assert set(untouched.not_started(copy)) == exercises_of(lesson)
 
 

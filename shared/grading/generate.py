@@ -13,6 +13,7 @@ are exported, answers included, into ``shared/lessons/`` (``shared.grading.expor
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -62,14 +63,15 @@ def make_exercise(source: str, name: str = "<solution>") -> str:
     return "".join(output)
 
 
-def course_cells(name: str) -> frozenset[str]:
+@functools.lru_cache(maxsize=16)
+def course_cells(name: str) -> frozenset[str] | None:
     """The code cells the course wrote for lesson ``name`` (its solution's and its exercise's), stripped: a cell
-    of a learner's lesson that is neither is the learner's own."""
+    of a learner's lesson that is neither is the learner's own. None for a lesson the course does not have."""
     import jupytext  # the grade extra, as for import_lesson
 
     solution = ROOT / "solutions" / name
     if not solution.exists():
-        return frozenset()
+        return None
     text = solution.read_text(encoding="utf-8")
     return frozenset(cell.source.strip() for version in (text, make_exercise(text, name))
                      for cell in jupytext.reads(version, fmt="py:percent").cells if cell.cell_type == "code")

@@ -105,16 +105,20 @@ def constant_answers(source: str) -> list[Wrong]:
     return mistakes
 
 
+_DRAWN_NOTE = re.compile(r" \(the smallest of the .*\)$")  # which drawn case failed: a fact, no diagnosis
+
+
 def diagnosis(line: str) -> str:
-    """What a failed check's feedback line says the mistake looks like: its text after " — ", or ""."""
-    return line.partition(" — ")[2]
+    """What a failed check's feedback line says the mistake looks like: its text after " — ", but for the note
+    naming a drawn case; or ""."""
+    return _DRAWN_NOTE.sub("", line.partition(" — ")[2])
 
 
 def misdiagnosed(mistake: Wrong, feedback_lines: list[str]) -> list[str]:
-    """The feedback lines that tell a listed mistake another mistake's diagnosis: a near miss of that other
-    mistake, named as it. A constant answer's are left out: it makes every mistake of its exercise at once."""
+    """The feedback lines whose diagnosis the mistake's own pattern does not match: a near miss of another mistake,
+    named as it. A constant answer's are left out: it makes every mistake of its exercise at once."""
     return [line for line in feedback_lines
-            if mistake.feedback and diagnosis(line) and not re.search(mistake.feedback, line)]
+            if mistake.feedback and diagnosis(line) and not re.search(mistake.feedback, diagnosis(line))]
 
 
 def caught(mistake: Wrong, feedback_lines: list[str]) -> bool:

@@ -8,16 +8,20 @@ do the cells that only call ``check(...)``, a learner's look at the grade from t
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import sys
 import threading
 import types
+from collections.abc import Collection
 from pathlib import Path
 
 from shared.paths import ROOT
 
 LONG_TAG = "long"
-DYNAMIC = {"exec", "eval", "globals", "vars", "locals", "setattr", "__import__"}  # names that bind names unseen
+LOOKING_BUILTINS = {"print", "display", "len", "repr", "str", "int", "float", "round", "abs", "sorted", "list",
+                    "tuple", "set", "dict", "type", "sum", "min", "max", "any", "all", "zip", "enumerate", "range",
+                    "isinstance"}  # they read their arguments and change nothing
 _BACKEND = re.compile(r'^os\.environ\["KERAS_BACKEND"\] = "(\w+)"', re.MULTILINE)
 _TITLE = re.compile(r"^# # (.+)$", re.MULTILINE)
 _CELL_HEADER = re.compile(r"^# %%.*$", re.MULTILINE)
@@ -109,20 +113,36 @@ def only_checks(code: str) -> bool:
     return bool(statements) and all(_is_check(statement) for statement in statements)
 
 
-def only_looks(code: str) -> bool:
-    """Whether ``code`` only evaluates expressions (``print(f(x))``, a value to see in a notebook): it binds no
-    name, not even through ``:=``, exec or globals()."""
+def only_looks(code: str, functions: Collection[str]) -> bool:
+    """Whether ``code`` only evaluates expressions that call nothing but ``functions``, by their plain names
+    (``print(clean_review(text))``): it binds no name, not even through ``:=``, and calls no method that could
+    change what an answer reads (``STOP.add("br")``, ``np.random.seed(0)``)."""
     try:
         tree = parse(code)
     except SyntaxError:
         return False
     return bool(tree.body) and all(isinstance(statement, ast.Expr) for statement in tree.body) and not any(
-        isinstance(node, ast.NamedExpr) or isinstance(node, ast.Name) and node.id in DYNAMIC for node in ast.walk(tree))
+        isinstance(node, ast.NamedExpr) or isinstance(node, ast.Call) and not (
+            isinstance(node.func, ast.Name) and node.func.id in functions) for node in ast.walk(tree))
+
+
+@functools.lru_cache(maxsize=16)
+def course_functions(course_cells: frozenset[str]) -> frozenset[str]:
+    """What a learner's look at values may call: the functions and classes the course's cells define, and the
+    builtins that change nothing."""
+    names = set(LOOKING_BUILTINS)
+    for cell in course_cells:
+        try:
+            names |= {node.name for node in parse(cell).body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+        except SyntaxError:  # a cell of magics: it defines nothing
+            continue
+    return frozenset(names)
 
 
 def is_learners_look(code: str, course_cells: frozenset[str]) -> bool:
-    """Whether a cell is a learner's own look at values: not one the course wrote, and ``only_looks``."""
-    return code.strip() not in course_cells and only_looks(code)
+    """Whether a cell is a learner's own look at values: not one the course wrote, and ``only_looks``, calling
+    the course's functions and builtins alone."""
+    return code.strip() not in course_cells and only_looks(code, course_functions(course_cells))
 
 
 def _is_check(statement: ast.stmt) -> bool:

@@ -14,11 +14,12 @@ import re
 from pathlib import Path
 
 from shared.grading.generate import HEADING, course_cells, make_exercise
-from shared.grading.lessons import DYNAMIC, ROOT, is_learners_look, only_checks, parse
+from shared.grading.lessons import ROOT, is_learners_look, only_checks, parse
 
 
 _DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 _CELL = re.compile(r"# %%(\s|$)")  # a cell's first line, as jupytext reads it (not "# %%capture")
+_DYNAMIC = {"exec", "eval", "globals", "vars", "locals", "setattr", "__import__"}  # names bound unseen
 
 
 def sections(text: str) -> list[tuple[str, str, int, int]]:
@@ -65,7 +66,7 @@ def bindings(tree: ast.Module) -> list[tuple[str, int]]:
 
 def binds_unseen(tree: ast.Module) -> bool:
     """Whether the module may bind names that ``bindings`` cannot list: a star import, exec, globals()..."""
-    return any(isinstance(node, ast.alias) and node.name == "*" or isinstance(node, ast.Name) and node.id in DYNAMIC
+    return any(isinstance(node, ast.alias) and node.name == "*" or isinstance(node, ast.Name) and node.id in _DYNAMIC
                or isinstance(node, ast.MatchMapping) and node.rest for node in ast.walk(tree))
 
 

@@ -180,7 +180,7 @@ KNOWN_WRONG = [
           feedback="keep Keras's safe mode on"),
     wrong("3.6", "a folder whose parent must exist",
           ("    folder.mkdir(parents=True, exist_ok=True)\n    model.save", "    folder.mkdir(exist_ok=True)\n    model.save"),
-          feedback="to make the folder and its parents"),
+          feedback=r"mkdir\(parents=True, exist_ok=True\)"),
     wrong("3.5", "Keras's own progress bar",
           ("epochs=epochs, callbacks=callbacks,\n                     verbose=fit_verbosity())",
            "epochs=epochs, callbacks=callbacks)"),

@@ -96,15 +96,15 @@ DRAWN_SIZES = (st.integers(10, 300), st.integers(1, 12), st.integers(1, 6))
 DRAWN_DROPOUT = st.sampled_from([0.0, 0.2, 0.35, 0.5, 0.8])
 
 
-def check_dropout_between_the_lstm_layers(model, two_layers: int) -> None:
+def check_dropout_between_the_lstm_layers(model: keras.Model, two_layer_parameters: int) -> None:
     """Between two training passes, the output layer's inputs that both passes keep differ only if
-    something before the last dropout is random too: here, dropout between the LSTM layers. ``two_layers``
-    is the two-layer model's parameter count: a model of another count (one layer) is the parameter check's
-    to explain, and is not told that it lacks a dropout between layers it does not have."""
+    something before the last dropout is random too: here, dropout between the LSTM layers. A model with
+    another parameter count than ``two_layer_parameters`` (one layer) is the parameter check's to explain: it is
+    not told that it lacks a dropout between layers it does not have."""
     features = keras.Model(model.input, output_layer(model).input)
     first, second = (to_numpy(features(np.tile(PADDED, (32, 1)), training=True)) for _ in range(2))
     kept = (first != 0) & (second != 0)
-    mistake = " — no dropout between the LSTM layers" if model.count_params() == two_layers else ""
+    mistake = " — no dropout between the LSTM layers" if model.count_params() == two_layer_parameters else ""
     assert not np.allclose(first[kept], second[kept]), (
         "expected dropout between the two LSTM layers, so that the last LSTM layer's outputs change from one "
         f"training pass to the next, got the same outputs twice{mistake}")
