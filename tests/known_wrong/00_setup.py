@@ -31,11 +31,11 @@ KNOWN_WRONG = [
           feedback="the maximum over the tokens"),
     wrong("0.3", "no sigmoid",
           ('probability = keras.layers.Dense(1, activation="sigmoid")(x)', "probability = keras.layers.Dense(1)(x)"),
-          feedback="the raw Dense output"),
+          feedback="no sigmoid on the output"),
     wrong("0.3", "a ReLU output",
           ('probability = keras.layers.Dense(1, activation="sigmoid")(x)',
            'probability = keras.layers.Dense(1, activation="relu")(x)'),
-          feedback="expected probabilities, the sigmoid"),
+          feedback="expected probabilities, the sigmoid|no sigmoid on the output"),  # ReLU of x > 0: the raw x
     wrong("0.3", "two softmax outputs",
           ('probability = keras.layers.Dense(1, activation="sigmoid")(x)',
            'probability = keras.layers.Dense(2, activation="softmax")(x)'),

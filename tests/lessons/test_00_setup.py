@@ -89,7 +89,7 @@ def test_tiny_model_averages_then_applies_a_sigmoid(lesson):
                                           f"got {probabilities.shape}"
     assert kind == "probabilities", (
         f"expected probabilities, the sigmoid of the Dense unit's output ({logits[:, 0]}), got "
-        f"{probabilities[:, 0]}" + (" — the raw Dense output: add activation='sigmoid'" if kind == "logits" else ""))
+        f"{probabilities[:, 0]}" + (" — no sigmoid on the output: add activation='sigmoid'" if kind == "logits" else ""))
     embeddings = [layer for layer in model.layers if isinstance(layer, keras.layers.Embedding)]
     assert embeddings, "expected an Embedding layer that turns token ids into vectors, found none"
     vectors = to_numpy(embeddings[0].embeddings)[ids]
